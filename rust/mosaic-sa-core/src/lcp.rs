@@ -1,0 +1,113 @@
+//! LCP information by the Phi/PLCP method (Kärkkäinen, Manzini, Puglisi 2009):
+//! `phi[sa[k]] = sa[k-1]`, then the permuted LCP in text order, overwriting phi
+//! in place. Lengths stop at separators (matches never cross a document
+//! boundary). Both passes run on several threads; each text chunk of the PLCP
+//! pass starts from h = 0, which costs at most one extra comparison per chunk.
+
+use crate::util::{chunks, BitVec, SyncPtr};
+use crate::{Idx, Token};
+
+/// Permuted LCP: `plcp[p]` = length of the longest common prefix (stopping at
+/// separators) of suffix p and the suffix just before it in `sa` (0 for the
+/// smallest suffix).
+pub fn plcp<T: Token, I: Idx>(text: &[T], sa: &[I], threads: usize) -> Vec<I> {
+    let n = text.len();
+    assert_eq!(sa.len(), n);
+    let mut phi: Vec<I> = vec![I::EMPTY; n];
+    if n == 0 {
+        return phi;
+    }
+    let threads = threads.max(1);
+    let pp = SyncPtr(phi.as_mut_ptr());
+    std::thread::scope(|sc| {
+        for (a, b) in chunks(n, threads) {
+            sc.spawn(move || {
+                for k in a.max(1)..b {
+                    // SAFETY: sa is a permutation, so indices sa[k] are distinct
+                    unsafe { pp.write(sa[k].to_usize(), sa[k - 1]) };
+                }
+            });
+        }
+    });
+    std::thread::scope(|sc| {
+        for (a, b) in chunks(n, threads * 4) {
+            sc.spawn(move || {
+                let mut h = 0usize;
+                for i in a..b {
+                    // SAFETY: index i belongs to this chunk only
+                    let j = unsafe { pp.read(i) };
+                    if j == I::EMPTY {
+                        h = 0;
+                        unsafe { pp.write(i, I::from_usize(0)) };
+                        continue;
+                    }
+                    let j = j.to_usize();
+                    while i + h < n && j + h < n {
+                        let x = text[i + h];
+                        if x != text[j + h] || x.is_sep() {
+                            break;
+                        }
+                        h += 1;
+                    }
+                    unsafe { pp.write(i, I::from_usize(h)) };
+                    h = h.saturating_sub(1);
+                }
+            });
+        }
+    });
+    phi
+}
+
+/// Bit k (k >= 1) set when the suffixes `sa[k-1]` and `sa[k]` share at least
+/// `length` tokens (without crossing a separator).
+pub fn lcp_at_least<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, threads: usize) -> BitVec {
+    let n = text.len();
+    let pl = plcp(text, sa, threads);
+    let mut bits = BitVec::new(n);
+    let words = bits.words_mut();
+    let nw = words.len();
+    let wp = SyncPtr(words.as_mut_ptr());
+    let pl = &pl;
+    std::thread::scope(|sc| {
+        for (a, b) in chunks(nw, threads.max(1)) {
+            sc.spawn(move || {
+                for w in a..b {
+                    let mut word = 0u64;
+                    let lo = w * 64;
+                    let hi = (lo + 64).min(n);
+                    for k in lo.max(1)..hi {
+                        if pl[sa[k].to_usize()].to_usize() >= length {
+                            word |= 1u64 << (k - lo);
+                        }
+                    }
+                    // SAFETY: word w belongs to this chunk only
+                    unsafe { wp.write(w, word) };
+                }
+            });
+        }
+    });
+    bits
+}
+
+/// Maximal runs `[k0, k1]` (k1 > k0) of suffix-array ranks whose adjacent
+/// suffixes share at least `length` tokens: each run is one distinct repeated
+/// `length`-gram, occurring `k1 - k0 + 1` times.
+pub fn runs(bits: &BitVec) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut cur: Option<(usize, usize)> = None;
+    for k in bits.ones() {
+        match cur {
+            Some((k0, k1)) if k1 + 1 == k => cur = Some((k0, k)),
+            _ => {
+                if let Some(r) = cur {
+                    out.push(r);
+                }
+                cur = Some((k - 1, k));
+            }
+        }
+    }
+    if let Some(r) = cur {
+        out.push(r);
+    }
+    out
+}

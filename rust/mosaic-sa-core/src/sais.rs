@@ -1,0 +1,463 @@
+//! Suffix array construction: SA-IS (Nong, Zhang and Chan 2009) over an integer
+//! alphabet, plus a parallel path that builds parts at document separators in
+//! parallel and merges them with gap arrays computed by backward search
+//! (LF-mapping), whose cost does not depend on the length of repeated text.
+//!
+//! The suffix order is the one described in the crate documentation: separators
+//! are unique symbols greater than every token and ordered by position, and the
+//! end of the text is the greatest symbol. On the symbol level a part `[s, e)` is
+//! turned into `sym[i] = token id` for ordinary tokens, `alpha + (rank of the
+//! separator within the part)` for separators, followed by one terminal symbol
+//! `alpha + nsep` (standing for the separator or text end at `e`), and sorted
+//! with the classic SA-IS whose virtual sentinel is the smallest symbol.
+
+use crate::util::{chunks, progress, BitVec, SyncPtr};
+use crate::{Idx, Token};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+// ----------------------------------------------------------------- SA-IS core
+
+#[inline(always)]
+fn is_lms(st: &BitVec, i: usize) -> bool {
+    i > 0 && i < st.len() && st.get(i) && !st.get(i - 1)
+}
+
+fn bucket_starts(cnt: &[usize], bkt: &mut [usize]) {
+    let mut s = 0;
+    for (b, &c) in bkt.iter_mut().zip(cnt) {
+        *b = s;
+        s += c;
+    }
+}
+
+fn bucket_ends(cnt: &[usize], bkt: &mut [usize]) {
+    let mut s = 0;
+    for (b, &c) in bkt.iter_mut().zip(cnt) {
+        s += c;
+        *b = s;
+    }
+}
+
+fn induce<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, cnt: &[usize], bkt: &mut [usize]) {
+    let n = t.len();
+    bucket_starts(cnt, bkt);
+    // the suffix n-1 is L-type and follows the virtual sentinel
+    {
+        let c = t[n - 1].to_usize();
+        sa[bkt[c]] = I::from_usize(n - 1);
+        bkt[c] += 1;
+    }
+    for i in 0..n {
+        let j = sa[i];
+        if j != I::EMPTY {
+            let j = j.to_usize();
+            if j > 0 && !st.get(j - 1) {
+                let c = t[j - 1].to_usize();
+                sa[bkt[c]] = I::from_usize(j - 1);
+                bkt[c] += 1;
+            }
+        }
+    }
+    bucket_ends(cnt, bkt);
+    for i in (0..n).rev() {
+        let j = sa[i];
+        if j != I::EMPTY {
+            let j = j.to_usize();
+            if j > 0 && st.get(j - 1) {
+                let c = t[j - 1].to_usize();
+                bkt[c] -= 1;
+                sa[bkt[c]] = I::from_usize(j - 1);
+            }
+        }
+    }
+}
+
+fn lms_equal<I: Idx>(t: &[I], st: &BitVec, a: usize, b: usize) -> bool {
+    let n = t.len();
+    let mut d = 0;
+    loop {
+        if a + d == n || b + d == n {
+            return false; // the sentinel is unique
+        }
+        if t[a + d] != t[b + d] || st.get(a + d) != st.get(b + d) {
+            return false;
+        }
+        if d > 0 {
+            let la = is_lms(st, a + d);
+            let lb = is_lms(st, b + d);
+            if la || lb {
+                return la && lb;
+            }
+        }
+        d += 1;
+    }
+}
+
+/// SA-IS: `sa` receives the suffix array of `t` (symbols `< k`), where the end
+/// of `t` is a virtual sentinel smaller than every symbol.
+pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
+    let n = t.len();
+    assert_eq!(sa.len(), n);
+    if n == 0 {
+        return;
+    }
+    if n == 1 {
+        sa[0] = I::from_usize(0);
+        return;
+    }
+    let mut st = BitVec::new(n);
+    for i in (0..n - 1).rev() {
+        let (a, b) = (t[i], t[i + 1]);
+        if a < b || (a == b && st.get(i + 1)) {
+            st.set(i);
+        }
+    }
+    let mut cnt = vec![0usize; k];
+    for &c in t {
+        cnt[c.to_usize()] += 1;
+    }
+    let mut bkt = vec![0usize; k];
+
+    // stage 1: sort LMS substrings
+    sa.fill(I::EMPTY);
+    bucket_ends(&cnt, &mut bkt);
+    for i in 1..n {
+        if is_lms(&st, i) {
+            let c = t[i].to_usize();
+            bkt[c] -= 1;
+            sa[bkt[c]] = I::from_usize(i);
+        }
+    }
+    induce(t, sa, &st, &cnt, &mut bkt);
+
+    let mut m = 0;
+    for i in 0..n {
+        let j = sa[i].to_usize();
+        if is_lms(&st, j) {
+            sa[m] = I::from_usize(j);
+            m += 1;
+        }
+    }
+    // name the LMS substrings; names stored at sa[m + pos/2]
+    for x in sa[m..].iter_mut() {
+        *x = I::EMPTY;
+    }
+    let mut names = 0usize;
+    let mut prev = usize::MAX;
+    for i in 0..m {
+        let pos = sa[i].to_usize();
+        if prev == usize::MAX || !lms_equal(t, &st, prev, pos) {
+            names += 1;
+            prev = pos;
+        }
+        sa[m + pos / 2] = I::from_usize(names - 1);
+    }
+    // gather the reduced string into the tail, in text order
+    let mut j = n;
+    for i in (m..n).rev() {
+        if sa[i] != I::EMPTY {
+            j -= 1;
+            sa[j] = sa[i];
+        }
+    }
+    debug_assert_eq!(j, n - m);
+    {
+        let (head, tail) = sa.split_at_mut(n - m);
+        let s1: &[I] = tail;
+        let sa1 = &mut head[..m];
+        if names < m {
+            sais_core(s1, sa1, names);
+        } else {
+            for (i, &c) in s1.iter().enumerate() {
+                sa1[c.to_usize()] = I::from_usize(i);
+            }
+        }
+    }
+    // map reduced suffixes back to LMS positions
+    let mut j = n - m;
+    for i in 1..n {
+        if is_lms(&st, i) {
+            sa[j] = I::from_usize(i);
+            j += 1;
+        }
+    }
+    for i in 0..m {
+        sa[i] = sa[n - m + sa[i].to_usize()];
+    }
+    for x in sa[m..].iter_mut() {
+        *x = I::EMPTY;
+    }
+    // stage 3: place sorted LMS suffixes at their bucket ends and induce
+    bucket_ends(&cnt, &mut bkt);
+    for i in (0..m).rev() {
+        let p = sa[i].to_usize();
+        sa[i] = I::EMPTY;
+        let c = t[p].to_usize();
+        bkt[c] -= 1;
+        sa[bkt[c]] = I::from_usize(p);
+    }
+    induce(t, sa, &st, &cnt, &mut bkt);
+}
+
+// ----------------------------------------------------------------- alphabet
+
+/// Maps token values to dense ids `0..size`; dense (identity) for ordinary
+/// vocabularies, a sorted table of the values present for huge ones.
+pub enum AlphaMap {
+    Dense(usize),
+    Sparse(Vec<u32>),
+}
+
+impl AlphaMap {
+    pub fn new<T: Token>(text: &[T], vocab: usize) -> AlphaMap {
+        let limit = (1usize << 24).max(text.len());
+        if vocab <= limit {
+            // vocab may be understated by a caller; widen to the max token present
+            let mx = text.iter().filter(|t| !t.is_sep()).map(|t| t.idx() + 1).max().unwrap_or(0);
+            AlphaMap::Dense(vocab.max(mx))
+        } else {
+            let mut v: Vec<u32> = text.iter().filter(|t| !t.is_sep()).map(|t| t.to_u32()).collect();
+            v.sort_unstable();
+            v.dedup();
+            AlphaMap::Sparse(v)
+        }
+    }
+    pub fn size(&self) -> usize {
+        match self {
+            AlphaMap::Dense(k) => *k,
+            AlphaMap::Sparse(v) => v.len(),
+        }
+    }
+    #[inline(always)]
+    pub fn id<T: Token>(&self, t: T) -> usize {
+        match self {
+            AlphaMap::Dense(_) => t.idx(),
+            AlphaMap::Sparse(v) => v.binary_search(&t.to_u32()).unwrap(),
+        }
+    }
+}
+
+// ----------------------------------------------------------------- parts
+
+/// Suffix array of the part `[s, e)` of `text` (global positions), in the
+/// global suffix order (the part must end at a separator or at the text end).
+pub fn build_part<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMap) -> Vec<I> {
+    let len = e - s;
+    if len == 0 {
+        return Vec::new();
+    }
+    let alpha = amap.size();
+    let mut sym: Vec<I> = Vec::with_capacity(len + 1);
+    let mut nsep = 0usize;
+    for &tk in &text[s..e] {
+        if tk.is_sep() {
+            sym.push(I::from_usize(alpha + nsep));
+            nsep += 1;
+        } else {
+            sym.push(I::from_usize(amap.id(tk)));
+        }
+    }
+    sym.push(I::from_usize(alpha + nsep));
+    let k = alpha + nsep + 1;
+    let mut sa = vec![I::EMPTY; len + 1];
+    sais_core(&sym, &mut sa, k);
+    drop(sym);
+    debug_assert_eq!(sa[len].to_usize(), len);
+    sa.truncate(len);
+    if s > 0 {
+        for x in sa.iter_mut() {
+            *x = I::from_usize(x.to_usize() + s);
+        }
+    }
+    sa
+}
+
+/// Merge the suffix arrays of two adjacent parts `[a0, a1)` and `[a1, b1)`
+/// (`a1` a separator). Gap array by backward search: for each suffix b of the
+/// second part, the number of first-part suffixes smaller than it is
+/// `C[c] + occ(c, g(b+1)) (+1 for the last first-part position)`, one rank query
+/// per suffix, independent of shared-prefix lengths.
+pub fn merge_parts<T: Token, I: Idx>(
+    text: &[T],
+    amap: &AlphaMap,
+    a: (usize, usize, Vec<I>),
+    b: (usize, usize, Vec<I>),
+    threads: usize,
+) -> Vec<I> {
+    let (a0, a1, sa_a) = a;
+    let (b0, b1, sa_b) = b;
+    assert_eq!(a1, b0);
+    assert!(b0 < text.len() && text[b0].is_sep());
+    let na = a1 - a0;
+    let nb = b1 - b0;
+    let alpha = amap.size();
+    // C[c] = number of first-part suffixes that start with a token < c
+    let mut cnt = vec![0usize; alpha + 1];
+    for &tk in &text[a0..a1] {
+        if !tk.is_sep() {
+            cnt[amap.id(tk) + 1] += 1;
+        }
+    }
+    let mut c_less = cnt.clone();
+    for i in 1..=alpha {
+        c_less[i] += c_less[i - 1];
+    }
+    // occ lists: for each token c, ranks r (ascending) with BWT_A[r] == c
+    let mut start = vec![0usize; alpha + 1];
+    for &p in &sa_a {
+        let p = p.to_usize();
+        if p > a0 && !text[p - 1].is_sep() {
+            start[amap.id(text[p - 1]) + 1] += 1;
+        }
+    }
+    for i in 1..=alpha {
+        start[i] += start[i - 1];
+    }
+    let mut fill = start.clone();
+    let mut occ: Vec<I> = vec![I::default(); start[alpha]];
+    for (r, &p) in sa_a.iter().enumerate() {
+        let p = p.to_usize();
+        if p > a0 && !text[p - 1].is_sep() {
+            let c = amap.id(text[p - 1]);
+            occ[fill[c]] = I::from_usize(r);
+            fill[c] += 1;
+        }
+    }
+    drop(fill);
+    let last = if a1 > a0 && !text[a1 - 1].is_sep() { Some(amap.id(text[a1 - 1])) } else { None };
+
+    // gap values of the second part, by position; chunks start at separators
+    let mut g: Vec<I> = vec![I::default(); nb];
+    let nchunks = (threads * 8).max(1);
+    let mut bounds = vec![b0];
+    for (_, ce) in chunks(nb, nchunks) {
+        let mut x = b0 + ce;
+        while x < b1 && !text[x].is_sep() {
+            x += 1;
+        }
+        if x > *bounds.last().unwrap() {
+            bounds.push(x);
+        }
+    }
+    if *bounds.last().unwrap() != b1 {
+        bounds.push(b1);
+    }
+    let next = AtomicUsize::new(0);
+    let gp = SyncPtr(g.as_mut_ptr());
+    std::thread::scope(|sc| {
+        for _ in 0..threads.max(1) {
+            sc.spawn(|| loop {
+                let ci = next.fetch_add(1, Ordering::Relaxed);
+                if ci + 1 >= bounds.len() {
+                    break;
+                }
+                let (x, y) = (bounds[ci], bounds[ci + 1]);
+                let mut gnext = na;
+                for pos in (x..y).rev() {
+                    let tk = text[pos];
+                    let gv = if tk.is_sep() {
+                        na
+                    } else {
+                        let c = amap.id(tk);
+                        let lst = &occ[start[c]..start[c + 1]];
+                        let r = lst.partition_point(|&v| v.to_usize() < gnext);
+                        let extra = match last {
+                            Some(lc) if lc == c && (pos + 1 == b1 || text[pos + 1].is_sep()) => 1,
+                            _ => 0,
+                        };
+                        c_less[c] + r + extra
+                    };
+                    // SAFETY: chunks are disjoint
+                    unsafe { gp.write(pos - b0, I::from_usize(gv)) };
+                    gnext = gv;
+                }
+            });
+        }
+    });
+    drop(occ);
+    let mut out: Vec<I> = Vec::with_capacity(na + nb);
+    let mut i = 0;
+    for &p in &sa_b {
+        let gv = g[p.to_usize() - b0].to_usize();
+        while i < gv {
+            out.push(sa_a[i]);
+            i += 1;
+        }
+        out.push(p);
+    }
+    out.extend_from_slice(&sa_a[i..]);
+    out
+}
+
+/// Split `[0, n)` into at most `parts` ranges whose inner boundaries are
+/// separator positions.
+pub fn part_bounds<T: Token>(text: &[T], parts: usize) -> Vec<(usize, usize)> {
+    let n = text.len();
+    let mut b = vec![0usize];
+    for i in 1..parts.max(1) {
+        let mut x = n * i / parts;
+        if x <= *b.last().unwrap() {
+            x = *b.last().unwrap() + 1;
+        }
+        while x < n && !text[x].is_sep() {
+            x += 1;
+        }
+        if x < n && x > *b.last().unwrap() {
+            b.push(x);
+        }
+    }
+    b.push(n);
+    b.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// Suffix array of `text` (tokens `< vocab` or separators) in the crate's suffix
+/// order. `parts > 1` builds that many parts (split at separators) on up to
+/// `threads` threads and merges them.
+pub fn suffix_array<T: Token, I: Idx>(text: &[T], vocab: usize, parts: usize, threads: usize) -> Vec<I> {
+    let n = text.len();
+    let amap = AlphaMap::new(text, vocab);
+    let threads = threads.max(1);
+    let bounds = part_bounds(text, parts);
+    if bounds.len() == 1 {
+        return build_part(text, 0, n, &amap);
+    }
+    progress(format!("building {} parts on {threads} threads", bounds.len()));
+    let results: Mutex<Vec<Option<Vec<I>>>> = Mutex::new(vec![None; bounds.len()]);
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|sc| {
+        for _ in 0..threads.min(bounds.len()) {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= bounds.len() {
+                    break;
+                }
+                let (s, e) = bounds[i];
+                let sa = build_part::<T, I>(text, s, e, &amap);
+                results.lock().unwrap()[i] = Some(sa);
+            });
+        }
+    });
+    let mut level: Vec<(usize, usize, Vec<I>)> = bounds
+        .iter()
+        .zip(results.into_inner().unwrap())
+        .map(|(&(s, e), sa)| (s, e, sa.unwrap()))
+        .collect();
+    while level.len() > 1 {
+        progress(format!("merging {} parts", level.len()));
+        let mut nextl = Vec::with_capacity(level.len().div_ceil(2));
+        let mut it = level.into_iter();
+        while let Some(a) = it.next() {
+            match it.next() {
+                Some(b) => {
+                    let (s, e) = (a.0, b.1);
+                    let m = merge_parts(text, &amap, a, b, threads);
+                    nextl.push((s, e, m));
+                }
+                None => nextl.push(a),
+            }
+        }
+        level = nextl;
+    }
+    level.pop().unwrap().2
+}

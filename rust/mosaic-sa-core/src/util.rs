@@ -1,0 +1,141 @@
+//! Small helpers: thread chunking, a raw shared pointer for disjoint parallel
+//! writes, a bit vector and progress messages.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Silence progress messages (used by tests).
+pub fn set_quiet(q: bool) {
+    QUIET.store(q, Ordering::Relaxed);
+}
+
+/// A progress line on stderr: `[mosaic-sa] <msg>`.
+pub fn progress(msg: impl AsRef<str>) {
+    if !QUIET.load(Ordering::Relaxed) {
+        eprintln!("[mosaic-sa] {}", msg.as_ref());
+    }
+}
+
+/// Times a step and reports it on stderr when done.
+pub struct Step {
+    name: String,
+    start: Instant,
+}
+
+impl Step {
+    pub fn new(name: impl Into<String>) -> Step {
+        let name = name.into();
+        progress(format!("{name} ..."));
+        Step { name, start: Instant::now() }
+    }
+    pub fn done(self) {
+        progress(format!("{} done in {:.2}s", self.name, self.start.elapsed().as_secs_f64()));
+    }
+}
+
+/// Split `0..n` into at most `parts` contiguous ranges of nearly equal length.
+pub fn chunks(n: usize, parts: usize) -> Vec<(usize, usize)> {
+    let parts = parts.max(1).min(n.max(1));
+    let mut v = Vec::with_capacity(parts);
+    for i in 0..parts {
+        let a = n * i / parts;
+        let b = n * (i + 1) / parts;
+        if b > a || (n == 0 && i == 0) {
+            v.push((a, b));
+        }
+    }
+    v
+}
+
+/// Number of worker threads to use when the user gave none.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|x| x.get()).unwrap_or(1)
+}
+
+/// A raw pointer that may be shared between threads. Callers guarantee that the
+/// threads write disjoint indices.
+#[derive(Clone, Copy)]
+pub struct SyncPtr<T>(pub *mut T);
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+
+impl<T> SyncPtr<T> {
+    /// # Safety
+    /// `i` is in bounds and no other thread accesses index `i` concurrently.
+    #[inline(always)]
+    pub unsafe fn write(self, i: usize, v: T) {
+        *self.0.add(i) = v;
+    }
+    /// # Safety
+    /// `i` is in bounds and no other thread writes index `i` concurrently.
+    #[inline(always)]
+    pub unsafe fn read(self, i: usize) -> T
+    where
+        T: Copy,
+    {
+        *self.0.add(i)
+    }
+}
+
+/// A fixed-size bit vector.
+#[derive(Clone)]
+pub struct BitVec {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl BitVec {
+    pub fn new(len: usize) -> BitVec {
+        BitVec { words: vec![0; len.div_ceil(64)], len }
+    }
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> bool {
+        (self.words[i >> 6] >> (i & 63)) & 1 != 0
+    }
+    #[inline(always)]
+    pub fn set(&mut self, i: usize) {
+        self.words[i >> 6] |= 1u64 << (i & 63);
+    }
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+    pub fn words_mut(&mut self) -> &mut [u64] {
+        &mut self.words
+    }
+    /// Positions of the set bits, ascending.
+    pub fn ones(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words.iter().enumerate().flat_map(|(wi, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                if w == 0 {
+                    None
+                } else {
+                    let b = w.trailing_zeros() as usize;
+                    w &= w - 1;
+                    Some(wi * 64 + b)
+                }
+            })
+        })
+    }
+    pub fn count_ones(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+}
+
+/// Document id of each position: index of the last separator at or before it
+/// (`seps` ascending). Positions before the first separator get document 0.
+#[inline]
+pub fn doc_of(seps: &[u64], pos: u64) -> u64 {
+    let k = seps.partition_point(|&s| s <= pos);
+    k.saturating_sub(1) as u64
+}

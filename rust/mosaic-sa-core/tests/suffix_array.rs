@@ -1,0 +1,82 @@
+mod common;
+use common::*;
+use mosaic_sa_core::sais::suffix_array;
+use mosaic_sa_core::{naive, util, Idx, Token};
+
+fn check<T: Token>(text: &[T], vocab: usize, what: &str) {
+    util::set_quiet(true);
+    let want = naive::suffix_array(text);
+    for parts in [1usize, 2, 3, 7] {
+        let got: Vec<u32> = suffix_array(text, vocab, parts, 2);
+        let got: Vec<u64> = got.iter().map(|x| x.to_usize() as u64).collect();
+        assert_eq!(got, want, "{what}: u32 pointers, {parts} parts, n = {}", text.len());
+    }
+    let got: Vec<u64> = suffix_array(text, vocab, 3, 2);
+    assert_eq!(got, want, "{what}: u64 pointers, n = {}", text.len());
+}
+
+#[test]
+fn random_inputs_both_widths() {
+    let mut rng = Rng::new(1);
+    for n in (0..64).chain([100, 257, 1000, 3000]) {
+        for &alpha in &[1u32, 2, 3, 17, 1000] {
+            for &sep in &[0u64, 3, 40] {
+                let t16: Vec<u16> = random_text(&mut rng, n, alpha, sep, sep > 0);
+                check(&t16, alpha as usize, &format!("u16 alpha {alpha} sep {sep}"));
+                let t32: Vec<u32> = random_text(&mut rng, n, alpha, sep, sep > 0);
+                check(&t32, alpha as usize, &format!("u32 alpha {alpha} sep {sep}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn large_token_values() {
+    let mut rng = Rng::new(2);
+    // u32 tokens near the top of the range (sparse alphabet path) and u16 near 65534
+    let t: Vec<u32> = (0..2000).map(|i| if i % 97 == 0 { u32::SEP } else { u32::MAX - 1 - rng.below(50) as u32 }).collect();
+    check(&t, (u32::MAX - 1) as usize, "u32 sparse");
+    let t: Vec<u16> = (0..2000).map(|i| if i % 97 == 0 { u16::SEP } else { 65534 - rng.below(3) as u16 }).collect();
+    check(&t, 65535, "u16 top");
+}
+
+#[test]
+fn repetitive_inputs() {
+    // one token repeated, with and without separators
+    let t: Vec<u16> = vec![7; 3000];
+    check(&t, 8, "one token");
+    let mut t: Vec<u32> = vec![u32::SEP];
+    t.extend(std::iter::repeat(5).take(2999));
+    check(&t, 6, "one token after a separator");
+    // a document repeated 1,000 times
+    let mut rng = Rng::new(3);
+    let doc: Vec<u32> = (0..20).map(|_| rng.below(50) as u32).collect();
+    let t: Vec<u16> = repeated_doc(&doc, 1000);
+    check(&t, 50, "doc x1000");
+    let t: Vec<u32> = repeated_doc(&doc, 1000);
+    check(&t, 50, "doc x1000 u32");
+    // long repeats, longer than any part: 6 copies of a 2,500-token document,
+    // mixed with short random documents, split into up to 7 parts
+    let long: Vec<u32> = (0..2500).map(|_| rng.below(4) as u32).collect();
+    let mut t: Vec<u16> = Vec::new();
+    for k in 0..6 {
+        t.extend(repeated_doc::<u16>(&long, 1));
+        let short: Vec<u32> = (0..k * 10).map(|_| rng.below(4) as u32).collect();
+        t.extend(repeated_doc::<u16>(&short, 1));
+    }
+    check(&t, 4, "long repeats across parts");
+    // periodic text without separators (repeat spanning everything)
+    let t: Vec<u32> = (0..4000).map(|i| (i % 3) as u32).collect();
+    check(&t, 3, "periodic");
+}
+
+#[test]
+fn empty_and_one_token() {
+    check::<u16>(&[], 10, "empty");
+    check::<u32>(&[], 10, "empty");
+    check::<u16>(&[3], 10, "one token");
+    check::<u32>(&[3], 10, "one token");
+    check::<u16>(&[u16::SEP], 10, "one separator");
+    check::<u32>(&[u32::SEP, 1], 10, "separator + token");
+    check::<u16>(&[u16::SEP, u16::SEP, u16::SEP], 10, "empty documents");
+}
