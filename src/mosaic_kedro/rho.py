@@ -552,7 +552,11 @@ def _bootstrap_one(
     rows = []
     for (kind, value), per_seed in sorted(point.items()):
         mean_b = np.mean(np.stack(boots[(kind, value)]), axis=0)
-        lo, hi = np.quantile(mean_b, [alpha / 2.0, 1.0 - alpha / 2.0])
+        # inverted_cdf: no interpolation, so +inf replicates (flat exact tail)
+        # give +inf bounds rather than inf - inf = NaN
+        lo, hi = np.quantile(
+            mean_b, [alpha / 2.0, 1.0 - alpha / 2.0], method="inverted_cdf"
+        )
         rows.append(
             {
                 "model": model,

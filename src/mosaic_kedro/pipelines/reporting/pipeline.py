@@ -1,0 +1,108 @@
+"""The ``reporting`` pipeline.
+
+auc_table -> rho per seed -> rho table (+ bootstrap intervals from mia_scores)
+-> figures (AUC vs nu, AUC vs R, rho vs R, rho vs Levenshtein, ROC, training curves)
+-> secondary tables -> report.md. Every figure node also returns an embeddable copy
+(a PNG data URI in memory) that the report node takes, since Kedro's matplotlib
+dataset is write-only.
+"""
+
+from __future__ import annotations
+
+from kedro.pipeline import Pipeline, node
+
+from mosaic_kedro.pipelines.reporting import nodes
+
+PARAMS = "params:reporting"
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Build the reporting pipeline (it does not depend on the grid's size)."""
+    return Pipeline(
+        [
+            node(
+                nodes.prepare_auc_table,
+                ["auc_table", PARAMS],
+                "reporting_auc_table",
+                name="prepare_auc_table",
+            ),
+            node(
+                nodes.compute_rho_per_seed,
+                ["reporting_auc_table", PARAMS],
+                "rho_per_seed",
+                name="compute_rho_per_seed",
+            ),
+            node(
+                nodes.compute_rho_bootstrap,
+                ["mia_scores", "reporting_auc_table", PARAMS],
+                "rho_bootstrap",
+                name="compute_rho_bootstrap",
+            ),
+            node(
+                nodes.build_rho_table,
+                ["rho_per_seed", "rho_bootstrap", PARAMS],
+                "rho_table",
+                name="build_rho_table",
+            ),
+            node(
+                nodes.build_secondary_tables,
+                ["reporting_auc_table", "rho_table"],
+                "secondary_tables",
+                name="build_secondary_tables",
+            ),
+            node(
+                nodes.plot_auc_vs_nu,
+                "reporting_auc_table",
+                ["auc_vs_nu_figure", "auc_vs_nu_embed"],
+                name="plot_auc_vs_nu",
+            ),
+            node(
+                nodes.plot_auc_vs_r,
+                "reporting_auc_table",
+                ["auc_vs_r_figure", "auc_vs_r_embed"],
+                name="plot_auc_vs_r",
+            ),
+            node(
+                nodes.plot_rho_vs_r,
+                ["rho_per_seed", "rho_table", PARAMS],
+                ["rho_vs_r_figure", "rho_vs_r_embed"],
+                name="plot_rho_vs_r",
+            ),
+            node(
+                nodes.plot_rho_vs_levenshtein,
+                ["rho_table", "perturbation_summary", PARAMS],
+                ["rho_vs_levenshtein_figure", "rho_vs_levenshtein_embed"],
+                name="plot_rho_vs_levenshtein",
+            ),
+            node(
+                nodes.plot_roc,
+                ["mia_scores", PARAMS],
+                ["roc_figure", "roc_embed"],
+                name="plot_roc",
+            ),
+            node(
+                nodes.plot_training_curves,
+                "training_metrics",
+                ["training_curves_figure", "training_curves_embed"],
+                name="plot_training_curves",
+            ),
+            node(
+                nodes.write_report,
+                [
+                    "reporting_auc_table",
+                    "rho_table",
+                    "secondary_tables",
+                    "parameters",
+                    PARAMS,
+                    "rho_vs_r_embed",
+                    "auc_vs_nu_embed",
+                    "auc_vs_r_embed",
+                    "rho_vs_levenshtein_embed",
+                    "roc_embed",
+                    "training_curves_embed",
+                ],
+                "report",
+                name="write_report",
+            ),
+        ]
+    )
