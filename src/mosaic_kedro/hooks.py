@@ -9,6 +9,8 @@ to reading ``conf/`` with ``KEDRO_ENV`` or ``local``.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -29,3 +31,24 @@ def active_parameters() -> dict[str, Any] | None:
     """Return the parameters of the running context, or ``None`` outside one."""
     loader = _ACTIVE.get("config_loader")
     return None if loader is None else dict(loader["parameters"])
+
+
+def grid_parameters() -> dict[str, Any]:
+    """The ``grid`` block of the running context, else of ``conf/`` (``KEDRO_ENV``/local).
+
+    Used by ``create_pipeline`` functions that build one namespace per condition.
+    """
+    params = active_parameters()
+    if params is None:
+        from kedro.config import OmegaConfigLoader
+        from kedro.framework.project import settings
+
+        loader = OmegaConfigLoader(
+            conf_source=str(Path.cwd() / settings.CONF_SOURCE),
+            env=os.environ.get("KEDRO_ENV", "local"),
+            base_env="base",
+            default_run_env="local",
+            merge_strategy={"parameters": "soft"},
+        )
+        params = dict(loader["parameters"])
+    return dict(params.get("grid") or {})
