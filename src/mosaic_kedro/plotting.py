@@ -174,7 +174,7 @@ def rho_vs_r(rho_per_seed: pd.DataFrame, rho_table: pd.DataFrame, score: str) ->
     ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
     ax.set(
         title=f"rho vs R ({score} score; dots: seeds, bars: std over seeds)",
-        xlabel="R (replaced tokens of 100)",
+        xlabel="R (replaced tokens per canary)",
         ylabel="rho (exact-copy equivalent of one fuzzy copy)",
     )
     ax.set_ylim(bottom=min(0.0, float(np.nanmin(seeds["rho"])) if len(seeds) else 0.0))

@@ -240,12 +240,30 @@ def test_figures_are_matplotlib_figures(run_outputs):
 
 def test_secondary_tables_parse_families(run_outputs):
     secondary = run_outputs["secondary"]
-    assert set(secondary["family"]) == {"insertion", "shuffle", "topk"}
+    # one top-k kind only: it is the main fuzzy table, not a secondary one
+    assert set(secondary["family"]) == {"insertion", "shuffle"}
     ins = secondary[secondary["family"] == "insertion"].iloc[0]
     assert (ins["n"], ins["x"]) == (5, 1)
     shuffle = secondary[secondary["family"] == "shuffle"].iloc[0]
     assert shuffle["tau"] == pytest.approx(0.3)
-    assert set(secondary.loc[secondary["family"] == "topk", "strategy"]) == {"clm"}
+    assert secondary["rho_mean"].notna().all()
+
+
+def test_secondary_top_k_table_when_several_k_ran():
+    rows = []
+    for kind in ("exact", "fuzzy_mlm_topk10", "fuzzy_mlm_topk100", "fuzzy_random"):
+        for value in (1, 2):
+            rows.append((kind, value, 0.6 + 0.1 * value))
+    auc = pd.DataFrame(rows, columns=["kind", "value", "auc"]).assign(
+        model="m", score="loss", seed=1
+    )
+    rho = pd.DataFrame(
+        {"model": "m", "score": "loss", "kind": ["fuzzy_mlm_topk10"], "value": [1]}
+    ).assign(rho_mean=0.5, rho_std=np.nan, n_seeds=1)
+    out = nodes.build_secondary_tables(auc, rho)
+    assert set(out["family"]) == {"topk"}
+    assert set(zip(out["strategy"], out["top_k"])) == {("mlm", "10"), ("mlm", "100")}
+    assert out["rho_mean"].notna().sum() == 1
 
 
 def test_report_states_what_was_run(run_outputs):

@@ -204,8 +204,9 @@ def build_secondary_tables(
     auc_table: pd.DataFrame, rho_table: pd.DataFrame
 ) -> pd.DataFrame:
     """Long table of the secondary experiments found in the run (insertion n x X,
-    scrambled, shuffle n x tau, top-k): family, parsed parameters, mean AUC and rho
-    per model, score, kind and value. Empty when none ran."""
+    scrambled, shuffle n x tau, and top-k when several fuzzy strategies or k ran):
+    family, parsed parameters, mean AUC and rho per model, score, kind and value.
+    Empty when none ran."""
     columns = [
         "family",
         "model",
@@ -228,9 +229,12 @@ def build_secondary_tables(
         parsed = _family(str(kind))
         if parsed is not None:
             rows.append({"kind": kind, **parsed})
-    if not rows:
+    kinds = pd.DataFrame(rows, columns=["kind", "family"])
+    if (kinds["family"] == "topk").sum() < 2:  # one top-k kind is the main table
+        kinds = kinds[kinds["family"] != "topk"]
+    if kinds.empty:
         return pd.DataFrame(columns=columns)
-    kinds = pd.DataFrame(rows)
+    kinds = pd.DataFrame([r for r in rows if r["kind"] in set(kinds["kind"])])
     auc = fuzzy.groupby(["model", "score", "kind", "value"], as_index=False)[
         "auc"
     ].mean()
