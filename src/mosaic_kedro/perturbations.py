@@ -1,0 +1,541 @@
+"""Fuzzy duplicates and other perturbations of token sequences (SPEC §2).
+
+Pure functions over token lists; models and tokenizers are passed in. Nothing here
+imports Kedro.
+
+Replacement strategies produce, for every (canary, position), a list of candidates;
+a candidate is a list of *target* token ids (a candidate decoded by another tokenizer
+may re-encode to several target tokens):
+
+- ``clm`` (:func:`clm_candidates`, offline stand-in, not the paper's): the generator's
+  top-k next-token predictions given the left context; one forward pass per canary
+  gives every position, batched across canaries.
+- ``mlm`` (:func:`mlm_candidates`, the paper's): a masked LM's top-k predictions for the
+  position masked in the decoded text; all (canary, position) pairs batched together.
+- ``mlm_random`` / ``random``: uniform draws from the MLM / target vocabulary
+  (:class:`VocabSampler`), drawn per replacement.
+
+Candidates are computed once per canary set and shared by every R and copy.
+:func:`apply_replacements` applies edits from the highest position down (the paper's
+code used a running offset in random order, which shifted later edits when a
+candidate was several tokens long).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+Tokens = list[int]
+Candidates = list[list[Tokens]]  # position -> candidates -> target tokens
+
+REPLACEMENT_STRATEGIES = ("mlm", "clm", "mlm_random", "random")
+
+
+class PerturbationError(ValueError):
+    """A perturbation cannot be made as asked (too many positions, unreachable tau, ...)."""
+
+
+@dataclass
+class PerturbedCopy:
+    """One perturbed copy of a canary."""
+
+    tokens: Tokens
+    replaced_positions: list[int] = field(default_factory=list)
+    levenshtein: int = 0
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def levenshtein(a: Sequence[int], b: Sequence[int]) -> int:
+    """Token-level edit distance (insertions, deletions, substitutions cost 1)."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def kendall_tau_distance(order: Sequence[int]) -> float:
+    """Normalized Kendall-tau distance of a permutation of ``range(L)`` to the identity."""
+    n = len(order)
+    if n < 2:
+        return 0.0
+    arr = np.asarray(order)
+    discordant = int(sum(int((arr[i + 1:] < arr[i]).sum()) for i in range(n - 1)))
+    return discordant / (n * (n - 1) / 2)
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def choose_positions(
+    rng: np.random.Generator, length: int, replaced: int, *, uniform_spread: bool = False,
+    allowed: Sequence[int] | None = None,
+) -> list[int]:
+    """``replaced`` distinct positions of ``range(length)``, sorted.
+
+    ``uniform_spread`` draws one position per equal segment. ``allowed`` restricts the
+    draw (positions that have candidates).
+    """
+    pool = list(range(length)) if allowed is None else sorted(set(allowed))
+    if replaced > len(pool):
+        raise PerturbationError(
+            f"replaced_tokens = {replaced} exceeds the {len(pool)} replaceable positions "
+            f"of a canary of {length} tokens; lower replaced_tokens"
+        )
+    if not uniform_spread:
+        return sorted(int(p) for p in rng.choice(pool, size=replaced, replace=False))
+    bounds = np.linspace(0, len(pool), replaced + 1).astype(int)
+    return [int(pool[rng.integers(lo, hi)]) for lo, hi in itertools.pairwise(bounds)]
+
+
+def apply_replacements(tokens: Sequence[int], replacements: dict[int, Sequence[int]]) -> Tokens:
+    """Replace ``tokens[p]`` by the token list ``replacements[p]``, highest position first.
+
+    Going from the highest position down keeps every lower position where it was drawn,
+    whatever the length of the replacements above it.
+    """
+    out = list(tokens)
+    for position in sorted(replacements, reverse=True):
+        if not 0 <= position < len(tokens):
+            raise PerturbationError(f"position {position} outside a canary of {len(tokens)}")
+        out[position:position + 1] = list(replacements[position])
+    return out
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def _target_offsets(target_tokenizer: Any, tokens: Sequence[int]) -> tuple[str, list[int]]:
+    """The decoded text and the character start of every target token in it."""
+    text = target_tokenizer.decode(list(tokens))
+    starts, previous = [], 0
+    for i in range(len(tokens)):
+        starts.append(min(max(previous, starts[-1] if starts else 0), len(text)))
+        previous = len(target_tokenizer.decode(list(tokens[: i + 1])))
+    return text, starts
+
+
+def _segments(target_tokenizer: Any, tokens: Sequence[int]) -> list[str]:
+    text, starts = _target_offsets(target_tokenizer, tokens)
+    ends = [*starts[1:], len(text)]
+    return [text[s:e] for s, e in zip(starts, ends, strict=True)]
+
+
+def _reencode(target_tokenizer: Any, text: str) -> Tokens:
+    return list(target_tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _bos(tokenizer: Any) -> int:
+    for candidate in (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id):
+        if candidate is not None:
+            return int(candidate)
+    return 0
+
+
+def _collect(
+    ranked: Sequence[int], decode: Callable[[int], str], original: str, target_tokenizer: Any,
+    top_k: int, special: set[int],
+) -> list[Tokens]:
+    """Keep the first ``top_k`` usable candidates (not special, not the original)."""
+    out, seen = [], {original}
+    for token_id in ranked:
+        if token_id in special:
+            continue
+        text = decode(token_id)
+        if not text.strip() or text in seen:
+            continue
+        seen.add(text)
+        encoded = _reencode(target_tokenizer, text)
+        if encoded:
+            out.append(encoded)
+        if len(out) == top_k:
+            break
+    return out
+
+
+@torch.inference_mode()
+def clm_candidates(
+    model: Any, generator_tokenizer: Any, target_tokenizer: Any,
+    canaries: Sequence[Sequence[int]], *, top_k: int, batch_size: int = 16,
+) -> list[Candidates]:
+    """Top-k next-token candidates of a causal LM for every position of every canary.
+
+    Each canary is decoded and cut at its target-token boundaries; each piece is encoded
+    with the generator's tokenizer, so every target boundary is a generator boundary.
+    One forward pass per canary (batched) then gives the prediction for every position;
+    the original piece is excluded, each candidate is decoded by the generator tokenizer
+    and re-encoded in the target tokenizer.
+    """
+    device = next(model.parameters()).device
+    special = set(generator_tokenizer.all_special_ids)
+    bos = _bos(generator_tokenizer)
+    prepared = []
+    for tokens in canaries:
+        segments = _segments(target_tokenizer, tokens)
+        ids, starts = [bos], []
+        for piece in segments:
+            starts.append(len(ids))
+            ids.extend(generator_tokenizer(piece, add_special_tokens=False)["input_ids"])
+        prepared.append((segments, ids, starts))
+    fetch = min(top_k * 3 + 8, len(generator_tokenizer))
+    out: list[Candidates] = []
+    for lo in range(0, len(prepared), batch_size):
+        batch = prepared[lo:lo + batch_size]
+        width = max(len(ids) for _, ids, _ in batch)
+        ids = torch.full((len(batch), width), bos, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, (_, seq, _) in enumerate(batch):
+            ids[row, : len(seq)] = torch.as_tensor(seq)
+            mask[row, : len(seq)] = 1
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        ranked = logits.float().topk(fetch, dim=-1).indices.cpu()
+        for row, (segments, _, starts) in enumerate(batch):
+            out.append([
+                _collect(ranked[row, start - 1].tolist(), generator_tokenizer.decode,
+                         piece, target_tokenizer, top_k, special)
+                for piece, start in zip(segments, starts, strict=True)
+            ])
+    return out
+
+
+@torch.inference_mode()
+def mlm_candidates(
+    model: Any, mlm_tokenizer: Any, target_tokenizer: Any,
+    canaries: Sequence[Sequence[int]], *, top_k: int, batch_size: int = 64,
+) -> list[Candidates]:
+    """Top-k masked-LM candidates for every position of every canary (the paper's method).
+
+    Position ``p`` is masked in the decoded text (``prefix + mask + suffix``); all
+    (canary, position) pairs are batched together, one pass each.
+    """
+    if mlm_tokenizer.mask_token is None:
+        raise PerturbationError("the masked LM's tokenizer has no mask token")
+    device = next(model.parameters()).device
+    special = set(mlm_tokenizer.all_special_ids)
+    jobs = []  # (canary, position, original piece, mlm input ids)
+    for c, tokens in enumerate(canaries):
+        segments = _segments(target_tokenizer, tokens)
+        for p, piece in enumerate(segments):
+            prefix = "".join(segments[:p])
+            suffix = "".join(segments[p + 1:])
+            lead = piece[: len(piece) - len(piece.lstrip())]
+            text = prefix + lead + mlm_tokenizer.mask_token + suffix
+            jobs.append((c, p, piece, lead, mlm_tokenizer(text)["input_ids"]))
+    out: list[Candidates] = [[[] for _ in tokens] for tokens in canaries]
+    pad = mlm_tokenizer.pad_token_id if mlm_tokenizer.pad_token_id is not None else 0
+    fetch = min(top_k * 3 + 8, len(mlm_tokenizer))
+    for lo in range(0, len(jobs), batch_size):
+        batch = jobs[lo:lo + batch_size]
+        width = max(len(j[4]) for j in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, job in enumerate(batch):
+            ids[row, : len(job[4])] = torch.as_tensor(job[4])
+            mask[row, : len(job[4])] = 1
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        where = (ids == mlm_tokenizer.mask_token_id).to(device)
+        rows, cols = where.nonzero(as_tuple=True)
+        ranked = logits[rows, cols].float().topk(fetch, dim=-1).indices.cpu()
+        for k, row in enumerate(rows.tolist()):
+            c, p, piece, lead, _ = batch[row]
+
+            def decode(token_id: int, lead: str = lead) -> str:
+                text = mlm_tokenizer.decode([token_id])
+                return text if text.startswith(lead) or not lead else lead + text.lstrip()
+
+            out[c][p] = _collect(ranked[k].tolist(), decode, piece, target_tokenizer,
+                                 top_k, special)
+    return out
+
+
+@dataclass
+class VocabSampler:
+    """Uniform draws from a vocabulary (``random``: the target's; ``mlm_random``: the MLM's).
+
+    With ``source_tokenizer`` set, a drawn id is decoded by it and re-encoded in the
+    target tokenizer (possibly to several tokens).
+    """
+
+    target_tokenizer: Any
+    source_tokenizer: Any | None = None
+
+    def __post_init__(self) -> None:
+        """Precompute the ids that may be drawn (not special)."""
+        source = self.source_tokenizer or self.target_tokenizer
+        special = set(source.all_special_ids)
+        self._ids = np.array([i for i in range(len(source)) if i not in special])
+
+    def draw(self, rng: np.random.Generator, original: Sequence[int]) -> Tokens:
+        """One candidate different from ``original`` (a list of target tokens)."""
+        for _ in range(100):
+            token_id = int(rng.choice(self._ids))
+            if self.source_tokenizer is None:
+                candidate = [token_id]
+            else:
+                text = self.source_tokenizer.decode([token_id])
+                candidate = _reencode(self.target_tokenizer, text) if text.strip() else []
+            if candidate and candidate != list(original):
+                return candidate
+        raise PerturbationError("could not draw a usable random candidate in 100 tries")
+
+
+# --------------------------------------------------------------------------- copies
+
+
+def replacement_copies(
+    tokens: Sequence[int], *, replaced_tokens: int, num_copies: int, rng: np.random.Generator,
+    candidates: Candidates | None = None, sampler: VocabSampler | None = None,
+    replace_same_indices: bool = False, uniform_spread: bool = False,
+) -> list[PerturbedCopy]:
+    """``num_copies`` copies with ``replaced_tokens`` positions replaced.
+
+    Replacements come from ``candidates`` (uniform over each position's list) or from
+    ``sampler``. Each copy draws fresh positions unless ``replace_same_indices``.
+    """
+    if (candidates is None) == (sampler is None):
+        raise ValueError("pass exactly one of candidates and sampler")
+    if replaced_tokens > len(tokens):
+        raise PerturbationError(
+            f"replaced_tokens = {replaced_tokens} is larger than the canary length "
+            f"{len(tokens)}; lower replaced_tokens"
+        )
+    allowed = None if candidates is None else [p for p, c in enumerate(candidates) if c]
+    fixed = None
+    copies = []
+    for _ in range(num_copies):
+        if fixed is None or not replace_same_indices:
+            fixed = choose_positions(rng, len(tokens), replaced_tokens,
+                                     uniform_spread=uniform_spread, allowed=allowed)
+        edits = {}
+        for p in fixed:
+            if candidates is not None:
+                options = candidates[p]
+                edits[p] = options[int(rng.integers(len(options)))]
+            else:
+                edits[p] = sampler.draw(rng, [tokens[p]])
+        new = apply_replacements(tokens, edits)
+        copies.append(PerturbedCopy(new, list(fixed), levenshtein(tokens, new)))
+    return copies
+
+
+def _distinct_random_tokens(rng: np.random.Generator, ids: np.ndarray, count: int) -> Tokens:
+    return [int(t) for t in rng.choice(ids, size=count, replace=False)]
+
+
+def insertion_copies(
+    tokens: Sequence[int], *, ngram: int, inserted: int, num_copies: int,
+    vocab_ids: Sequence[int], rng: np.random.Generator,
+) -> list[PerturbedCopy]:
+    """Copies with ``inserted`` distinct random tokens between consecutive n-grams.
+
+    Length of each copy: ``L + inserted * (ceil(L / ngram) - 1)``.
+    """
+    ids = np.asarray(vocab_ids)
+    grams = [list(tokens[i:i + ngram]) for i in range(0, len(tokens), ngram)]
+    copies = []
+    for _ in range(num_copies):
+        out, positions = list(grams[0]), []
+        for gram in grams[1:]:
+            positions.extend(range(len(out), len(out) + inserted))
+            out += _distinct_random_tokens(rng, ids, inserted) + gram
+        copies.append(PerturbedCopy(out, positions, levenshtein(tokens, out)))
+    expected = len(tokens) + inserted * (math.ceil(len(tokens) / ngram) - 1)
+    assert all(len(c.tokens) == expected for c in copies)
+    return copies
+
+
+def scrambled_pieces(tokens: Sequence[int], *, ngram: int, num_copies: int) -> list[PerturbedCopy]:
+    """``num_copies`` copies of each consecutive n-gram of the canary (each its own piece)."""
+    grams = [list(tokens[i:i + ngram]) for i in range(0, len(tokens), ngram)]
+    return [
+        PerturbedCopy(gram, [], levenshtein(tokens, gram))
+        for _ in range(num_copies) for gram in grams
+    ]
+
+
+def block_sizes(length: int, ngram: int) -> list[int]:
+    """Sizes of the consecutive blocks a canary of ``length`` is cut into."""
+    return [min(ngram, length - i) for i in range(0, length, ngram)]
+
+
+def _discordant(sizes: Sequence[int], order: Sequence[int]) -> int:
+    total = 0
+    for i, a in enumerate(order):
+        for b in order[i + 1:]:
+            if b < a:
+                total += sizes[a] * sizes[b]
+    return total
+
+
+def reachable_taus(length: int, ngram: int) -> list[float]:
+    """Every normalized Kendall-tau distance a block permutation can reach.
+
+    Full blocks (size n) contribute any inversion count I in [0, C(m, 2)] times n^2; a
+    shorter last block of size r contributes k * n * r for k in [0, m].
+    """
+    sizes = block_sizes(length, ngram)
+    pairs = length * (length - 1) / 2
+    if pairs == 0:
+        return [0.0]
+    full = sum(1 for s in sizes if s == ngram)
+    rest = [s for s in sizes if s != ngram]
+    values = set()
+    for inversions in range(full * (full - 1) // 2 + 1):
+        for k in range(full + 1 if rest else 1):
+            values.add((inversions * ngram * ngram + k * ngram * (rest[0] if rest else 0)) / pairs)
+    return sorted(values)
+
+
+def shuffle_copies(
+    tokens: Sequence[int], *, ngram: int, tau: float, num_copies: int,
+    rng: np.random.Generator, tolerance: float = 0.02, max_steps: int = 10_000,
+) -> list[PerturbedCopy]:
+    """Block permutations whose normalized Kendall-tau distance is within ``tolerance`` of ``tau``.
+
+    Search: random adjacent block transpositions that move toward the target, starting
+    from the identity (tau <= 0.5) or the reversed order; bounded by ``max_steps``.
+
+    Raises:
+        PerturbationError: when no permutation of blocks of ``ngram`` tokens reaches
+            ``tau`` within ``tolerance`` (the message lists the closest values).
+    """
+    length = len(tokens)
+    reachable = reachable_taus(length, ngram)
+    if not any(abs(t - tau) <= tolerance for t in reachable):
+        closest = sorted(reachable, key=lambda t: abs(t - tau))[:3]
+        raise PerturbationError(
+            f"shuffle tau = {tau} is not reachable with blocks of {ngram} tokens in a "
+            f"canary of {length} (within {tolerance}); the closest reachable values are "
+            f"{[round(t, 4) for t in closest]}"
+        )
+    sizes = block_sizes(length, ngram)
+    starts = np.cumsum([0, *sizes[:-1]])
+    pairs = length * (length - 1) / 2
+    copies = []
+    for _ in range(num_copies):
+        order = list(range(len(sizes))) if tau <= 0.5 else list(range(len(sizes)))[::-1]
+        current = _discordant(sizes, order) / pairs
+        for _step in range(max_steps):
+            if abs(current - tau) <= tolerance:
+                break
+            up = current < tau
+            moves = [i for i in range(len(order) - 1)
+                     if (order[i] < order[i + 1]) == up]
+            rng.shuffle(moves)
+            for i in moves:
+                delta = sizes[order[i]] * sizes[order[i + 1]] / pairs
+                new = current + delta if up else current - delta
+                if abs(new - tau) < abs(current - tau) or abs(new - tau) <= tolerance:
+                    order[i], order[i + 1] = order[i + 1], order[i]
+                    current = new
+                    break
+            else:
+                break
+        if abs(current - tau) > tolerance:
+            raise PerturbationError(
+                f"shuffle search stopped at tau {current:.4f} (target {tau}, blocks of "
+                f"{ngram}) after {max_steps} steps; raise max_search_steps or tolerance"
+            )
+        new_tokens = [t for b in order for t in tokens[starts[b]:starts[b] + sizes[b]]]
+        copies.append(PerturbedCopy(new_tokens, [], levenshtein(tokens, new_tokens)))
+    return copies
+
+
+# --------------------------------------------------------------------------- paraphrase
+
+PARAPHRASE_PROMPT = (
+    "Paraphrase the following text. Keep its meaning and roughly its length. "
+    "Answer with the paraphrase only.\n\nText: {text}"
+)
+_PREAMBLE = re.compile(r"^(sure[,!.]?|here('s| is)[^:\n]*:|paraphrase[^:\n]*:)\s*", re.I)
+
+
+def clean_paraphrase(raw: str) -> str:
+    """Strip preambles ("Here is the paraphrase:"), quotes and surrounding whitespace."""
+    text = raw.strip()
+    for _ in range(3):
+        text = _PREAMBLE.sub("", text).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return " ".join(text.split())
+
+
+@torch.inference_mode()
+def paraphrase_texts(
+    model: Any, tokenizer: Any, text: str, *, num_copies: int, max_new_tokens: int,
+    temperature: float = 0.6, top_p: float = 0.9, min_chars: int = 20,
+    max_attempts: int = 3, seed: int = 0, prompt: str = PARAPHRASE_PROMPT,
+) -> list[str]:
+    """``num_copies`` distinct paraphrases of ``text`` from an instruction-tuned LM.
+
+    The prompt goes through the tokenizer's chat template; each round samples the
+    missing number of answers, cleans them and keeps distinct ones of at least
+    ``min_chars`` characters that differ from ``text``.
+
+    Raises:
+        PerturbationError: after ``max_attempts`` rounds, listing what was produced.
+    """
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise PerturbationError(
+            "the paraphrase model's tokenizer has no chat template; use an "
+            "instruction-tuned model (e.g. SmolLM2-135M-Instruct, Mistral-7B-Instruct)"
+        )
+    messages = [{"role": "user", "content": prompt.format(text=text)}]
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                        return_tensors="pt", return_dict=True)["input_ids"]
+    device = next(model.parameters()).device
+    ids = ids.to(device)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    kept: list[str] = []
+    produced: list[str] = []
+    torch.manual_seed(seed)
+    for _ in range(max_attempts):
+        missing = num_copies - len(kept)
+        if missing <= 0:
+            break
+        outputs = model.generate(
+            input_ids=ids.expand(missing, -1), attention_mask=torch.ones_like(ids).expand(missing, -1),
+            do_sample=True, temperature=temperature, top_p=top_p, top_k=0,
+            max_new_tokens=max_new_tokens, pad_token_id=pad,
+        )[:, ids.shape[1]:]
+        for row in outputs.tolist():
+            answer = clean_paraphrase(tokenizer.decode(row, skip_special_tokens=True))
+            produced.append(answer)
+            if len(answer) >= min_chars and answer != text.strip() and answer not in kept:
+                kept.append(answer)
+    if len(kept) < num_copies:
+        shown = "; ".join(repr(p[:80]) for p in produced[:10])
+        raise PerturbationError(
+            f"paraphrase: got {len(kept)} usable of {num_copies} paraphrases in "
+            f"{max_attempts} attempts; produced: {shown}"
+        )
+    return kept[:num_copies]
+
+
+def paraphrase_copies(
+    paraphrases: Sequence[str], tokens: Sequence[int], target_tokenizer: Any,
+) -> list[PerturbedCopy]:
+    """Paraphrase texts as copies in the target tokenizer (no special tokens)."""
+    out = []
+    for text in paraphrases:
+        encoded = _reencode(target_tokenizer, text)
+        out.append(PerturbedCopy(encoded, [], levenshtein(tokens, encoded)))
+    return out
