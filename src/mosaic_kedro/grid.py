@@ -1,29 +1,41 @@
 """The experiment grid: one declaration (``grid:`` in the parameters), many conditions.
 
-Each condition is trained and attacked in its own Kedro namespace, named
-``<kind>_<value>_s<seed>``: ``exact_n01_s1`` (nu = 1 exact copies),
-``fuzzy_clm_topk10_r16_s1`` (1 original + ``num_copies`` copies with R = 16 tokens
-replaced by the causal replacer's top-10 candidates), ... Pipelines that run per
-condition build their namespaces from :func:`conditions`.
+Each condition is perturbed, injected, trained and attacked in its own Kedro namespace,
+named ``<kind>_<value>_s<seed>``:
+
+- ``exact_n01_s1``: nu = 1 exact copies;
+- ``fuzzy_clm_topk10_r16_s1``: 1 original + ``num_copies`` copies with R = 16 tokens
+  replaced (strategies ``mlm``, ``clm``, ``mlm_random``, ``random``);
+- ``insertion_n05_x10_s1``: X = 10 random tokens between consecutive 5-grams;
+- ``scrambled_n05_s1``: ``num_copies`` copies of each 5-gram, each its own piece;
+- ``shuffle_n05_t030_s1``: 5-token blocks permuted to Kendall-tau distance 0.30;
+- ``paraphrase_c09_s1``: 9 paraphrases by an instruction-tuned LM.
+
+Pipelines that run per condition build their namespaces from :func:`conditions`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictFloat, StrictInt
 
 from mosaic_kedro.params import StrictParams, parse_params
 
+PositiveInt = Annotated[StrictInt, Field(ge=1)]
+Tau = Annotated[StrictFloat, Field(gt=0.0, lt=1.0)]
+
 
 class FuzzyFamily(StrictParams):
-    """One family of fuzzy conditions: a strategy and the R values it is run at."""
+    """Token replacement: a strategy and the R values it is run at."""
 
-    strategy: str
-    top_k: int | None = Field(10, ge=1)
-    replaced_tokens: list[int] = Field(min_length=1)
-    num_copies: int = Field(9, ge=1)
+    strategy: Literal["mlm", "clm", "mlm_random", "random"]
+    top_k: PositiveInt | None = 10
+    replaced_tokens: list[PositiveInt] = Field(min_length=1)
+    num_copies: PositiveInt = 9
+    replace_same_indices: StrictBool = False
+    uniform_spread: StrictBool = False
 
     def kind(self) -> str:
         """The condition kind, e.g. ``fuzzy_clm_topk10`` or ``fuzzy_random``."""
@@ -31,17 +43,54 @@ class FuzzyFamily(StrictParams):
         return f"fuzzy_{self.strategy}{suffix}"
 
 
-class GridParams(StrictParams):
-    """``grid:``: seeds, exact copy counts, fuzzy families."""
+class InsertionFamily(StrictParams):
+    """X random tokens inserted between consecutive n-grams, for every (n, X)."""
 
-    seeds: list[int] = Field(min_length=1)
-    exact: list[int] = Field(min_length=2)
+    ngram: list[PositiveInt] = Field(min_length=1)
+    inserted: list[PositiveInt] = Field(min_length=1)
+    num_copies: PositiveInt = 9
+
+
+class ScrambledFamily(StrictParams):
+    """Control: ``num_copies`` copies of each n-gram, for every n."""
+
+    ngram: list[PositiveInt] = Field(min_length=1)
+    num_copies: PositiveInt = 9
+
+
+class ShuffleFamily(StrictParams):
+    """Blocks of n tokens permuted to a Kendall-tau distance tau, for every (n, tau)."""
+
+    ngram: list[PositiveInt] = Field(min_length=1)
+    tau: list[Tau] = Field(min_length=1)
+    num_copies: PositiveInt = 9
+
+
+class ParaphraseFamily(StrictParams):
+    """``num_copies`` paraphrases by an instruction-tuned LM."""
+
+    num_copies: PositiveInt = 9
+
+
+class GridParams(StrictParams):
+    """``grid:``: seeds, exact copy counts and the perturbation families."""
+
+    seeds: list[StrictInt] = Field(min_length=1)
+    exact: list[PositiveInt] = Field(min_length=2)
     fuzzy: list[FuzzyFamily] = Field(default_factory=list)
+    insertion: list[InsertionFamily] = Field(default_factory=list)
+    scrambled: list[ScrambledFamily] = Field(default_factory=list)
+    shuffle: list[ShuffleFamily] = Field(default_factory=list)
+    paraphrase: list[ParaphraseFamily] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Condition:
-    """One cell of the grid for one seed."""
+    """One cell of the grid for one seed.
+
+    ``perturbation`` is what the ``perturbation`` pipeline needs to make the copies
+    (``strategy`` plus its settings); it is empty for ``exact``.
+    """
 
     name: str
     kind: str
@@ -55,26 +104,61 @@ class Condition:
         """Whether this condition injects exact copies only."""
         return self.kind == "exact"
 
+    @property
+    def candidate_key(self) -> str | None:
+        """Name of the candidate set shared by conditions (``clm_topk10_s1``), if any."""
+        strategy = self.perturbation.get("strategy")
+        if strategy not in ("mlm", "clm"):
+            return None
+        return f"{strategy}_topk{self.perturbation['top_k']}_s{self.seed}"
+
 
 def parse_grid(grid: Any) -> GridParams:
     """Validate the ``grid`` block (raises ``ParameterError`` naming the key)."""
     return parse_params(GridParams, grid, "grid")
 
 
+def _seed_conditions(g: GridParams, seed: int) -> list[Condition]:
+    out = [Condition(f"exact_n{nu:02d}_s{seed}", "exact", nu, seed, nu) for nu in g.exact]
+    for fam in g.fuzzy:
+        settings = fam.model_dump(exclude={"replaced_tokens"})
+        if fam.strategy in ("mlm", "clm") and fam.top_k is None:
+            settings["top_k"] = 10
+        for r in fam.replaced_tokens:
+            out.append(Condition(f"{fam.kind()}_r{r:02d}_s{seed}", fam.kind(), r, seed,
+                                 fam.num_copies, {**settings, "replaced_tokens": r}))
+    for ins in g.insertion:
+        for n in ins.ngram:
+            for x in ins.inserted:
+                out.append(Condition(
+                    f"insertion_n{n:02d}_x{x:02d}_s{seed}", f"insertion_n{n:02d}", x, seed,
+                    ins.num_copies,
+                    {"strategy": "insertion", "ngram": n, "inserted": x,
+                     "num_copies": ins.num_copies}))
+    for scr in g.scrambled:
+        for n in scr.ngram:
+            out.append(Condition(
+                f"scrambled_n{n:02d}_s{seed}", "scrambled", n, seed, scr.num_copies,
+                {"strategy": "scrambled", "ngram": n, "num_copies": scr.num_copies}))
+    for shf in g.shuffle:
+        for n in shf.ngram:
+            for tau in shf.tau:
+                out.append(Condition(
+                    f"shuffle_n{n:02d}_t{round(tau * 100):03d}_s{seed}", f"shuffle_n{n:02d}",
+                    tau, seed, shf.num_copies,
+                    {"strategy": "shuffle", "ngram": n, "tau": tau,
+                     "num_copies": shf.num_copies}))
+    for par in g.paraphrase:
+        out.append(Condition(
+            f"paraphrase_c{par.num_copies:02d}_s{seed}", "paraphrase", par.num_copies, seed,
+            par.num_copies, {"strategy": "paraphrase", "num_copies": par.num_copies}))
+    return out
+
+
 def conditions(grid: Any) -> list[Condition]:
     """Every condition of the grid, for every seed, in a stable order."""
     g = parse_grid(grid)
-    out = []
-    for seed in g.seeds:
-        for nu in g.exact:
-            out.append(Condition(f"exact_n{nu:02d}_s{seed}", "exact", nu, seed, nu))
-        for family in g.fuzzy:
-            for r in family.replaced_tokens:
-                out.append(Condition(
-                    f"{family.kind()}_r{r:02d}_s{seed}", family.kind(), r, seed,
-                    family.num_copies,
-                    {**family.model_dump(exclude={"replaced_tokens"}), "replaced_tokens": r},
-                ))
+    out = [c for seed in g.seeds for c in _seed_conditions(g, seed)]
     names = [c.name for c in out]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
