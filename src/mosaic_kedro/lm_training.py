@@ -186,6 +186,9 @@ def train_causal_lm(
         data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
         callbacks=[make_throughput_callback(batch_size * len(chunks[0])), *callbacks],
     )
+    for callback in callbacks:  # callbacks that log through the Trainer (report_to)
+        if hasattr(callback, "bind_trainer"):
+            callback.bind_trainer(trainer)
     last = get_last_checkpoint(str(output_dir)) if resume and output_dir.is_dir() else None
     if last:
         logger.info("resuming from checkpoint %s", last)

@@ -1,0 +1,108 @@
+"""A ``TrainerCallback`` tracking membership leakage during training (SPEC §4).
+
+Every ``eval_steps`` optimizer steps (and before the first and after the last) it scores
+the member and non-member canaries with :func:`mosaic_kedro.models.score_sequences`,
+and records the loss-attack AUC (members positive, see :mod:`mosaic_kedro.mia_scores`)
+and the mean member / non-member perplexity. The values are also put into the
+Trainer's log, so W&B / MLflow / TensorBoard receive them when ``report_to`` asks.
+Nothing is caught: a failure while evaluating stops the training.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mosaic_kedro.mia_scores import auc, pad_id, with_bos
+from mosaic_kedro.models import perplexity, score_sequences
+
+logger = logging.getLogger(__name__)
+
+METRIC_COLUMNS = ["condition", "step", "auc_loss", "ppl_members", "ppl_non_members"]
+
+
+def leakage_metrics(
+    model: Any,
+    tokenizer: Any,
+    members: Sequence[Sequence[int]],
+    non_members: Sequence[Sequence[int]],
+    *,
+    batch_size: int = 32,
+    prepend_bos: bool = False,
+) -> dict[str, float]:
+    """Loss-attack AUC and mean perplexities of members and non-members."""
+    seqs = [with_bos(t, tokenizer, prepend_bos) for t in [*members, *non_members]]
+    was_training = model.training
+    model.eval()
+    try:
+        scored = score_sequences(model, seqs, batch_size=batch_size, pad_token_id=pad_id(tokenizer))
+    finally:
+        model.train(was_training)
+    ppl = np.array([perplexity(s.logprobs) for s in scored])
+    is_member = np.arange(len(seqs)) < len(members)
+    values = {
+        "auc_loss": auc(ppl, is_member),
+        "ppl_members": float(ppl[is_member].mean()),
+        "ppl_non_members": float(ppl[~is_member].mean()),
+    }
+    if not all(math.isfinite(v) for v in values.values()):
+        raise FloatingPointError(f"non-finite leakage metrics {values}")
+    return values
+
+
+def make_leakage_callback(
+    condition: str,
+    tokenizer: Any,
+    members: Sequence[Sequence[int]],
+    non_members: Sequence[Sequence[int]],
+    *,
+    eval_steps: int,
+    batch_size: int = 32,
+    prepend_bos: bool = False,
+) -> Any:
+    """The callback; its ``history`` (a list of dicts) becomes the metrics table."""
+    from transformers import TrainerCallback
+
+    class LeakageCallback(TrainerCallback):
+        """Loss-attack AUC and perplexities every ``eval_steps``."""
+
+        def __init__(self) -> None:
+            self.history: list[dict[str, Any]] = []
+
+        def _measure(self, state: Any, model: Any) -> dict[str, float]:
+            values = leakage_metrics(model, tokenizer, members, non_members,
+                                     batch_size=batch_size, prepend_bos=prepend_bos)
+            self.history.append({"condition": condition, "step": state.global_step, **values})
+            logger.info("%s step %d: loss-attack AUC %.3f, ppl members %.2f / non-members %.2f",
+                        condition, state.global_step, values["auc_loss"],
+                        values["ppl_members"], values["ppl_non_members"])
+            return values
+
+        def on_train_begin(self, args, state, control, model=None, **kwargs):  # noqa: D102
+            self._measure(state, model)
+
+        def bind_trainer(self, trainer: Any) -> None:
+            """Called by ``train_causal_lm``: lets the metrics reach ``report_to``."""
+            self.trainer = trainer
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):  # noqa: D102
+            if eval_steps > 0 and state.global_step % eval_steps == 0:
+                values = self._measure(state, model)
+                trainer = getattr(self, "trainer", None)
+                if trainer is not None:
+                    trainer.log({f"mia/{k}": v for k, v in values.items()})
+
+        def on_train_end(self, args, state, control, model=None, **kwargs):  # noqa: D102
+            if not self.history or self.history[-1]["step"] != state.global_step:
+                self._measure(state, model)
+
+        def table(self) -> pd.DataFrame:
+            """The history as a ``condition, step, auc_loss, ppl_*`` table."""
+            return pd.DataFrame(self.history, columns=METRIC_COLUMNS)
+
+    return LeakageCallback()
