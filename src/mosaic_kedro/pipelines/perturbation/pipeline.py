@@ -1,0 +1,85 @@
+"""The ``perturbation`` pipeline: one namespace per non-exact condition of the grid.
+
+Shared nodes (outside the namespaces): parameter validation, one candidate set per
+(strategy, top-k, seed) for ``clm`` / ``mlm`` (computed once, used by every R and copy,
+persisted so ``kedro run --namespaces=<condition>`` can reuse it), and the summary.
+Per condition: ``<condition>.perturbed_copies``. Exact conditions need no node here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict
+from functools import partial
+
+from kedro.pipeline import Node, Pipeline, pipeline
+
+from mosaic_kedro.grid import Condition, conditions
+from mosaic_kedro.hooks import grid_parameters
+from mosaic_kedro.pipelines.perturbation import nodes
+
+SHARED = {"canaries": "canaries", "base_model": "base_model",
+          "generator_model": "generator_model"}
+PARAMS = {"params:perturbation": "params:perturbation"}
+
+
+def _condition_pipeline(cond: Condition) -> Pipeline:
+    meta = asdict(cond)
+    strategy = cond.perturbation["strategy"]
+    out = "perturbed_copies"
+    if cond.candidate_key:
+        cands = f"candidates_{cond.candidate_key}"
+        node = Node(partial(nodes.make_candidate_copies, condition=meta),
+                    ["canaries", cands, "base_model", "params:perturbation"], out,
+                    name="make_copies")
+        inputs = {**SHARED, cands: cands}
+    elif strategy == "paraphrase":
+        node = Node(partial(nodes.make_paraphrase_copies, condition=meta),
+                    ["canaries", "base_model", "generator_model", "params:perturbation"], out,
+                    name="make_copies")
+        inputs = SHARED
+    else:
+        node = Node(partial(nodes.make_sampled_copies, condition=meta),
+                    ["canaries", "base_model", "params:perturbation"], out, name="make_copies")
+        inputs = SHARED
+    used = {k: v for k, v in inputs.items() if k in node.inputs}
+    return pipeline([node], namespace=cond.name, inputs=used, parameters=PARAMS)
+
+
+def _candidate_node(cond: Condition) -> Node:
+    strategy, top_k = cond.perturbation["strategy"], cond.perturbation["top_k"]
+    out = f"candidates_{cond.candidate_key}"
+    if strategy == "clm":
+        return Node(partial(nodes.compute_clm_candidates, seed=cond.seed, top_k=top_k),
+                    ["canaries", "generator_model", "base_model", "perturbation_config"], out,
+                    name=f"compute_{cond.candidate_key}_candidates")
+    return Node(partial(nodes.compute_mlm_candidates, seed=cond.seed, top_k=top_k),
+                ["canaries", "base_model", "perturbation_config"], out,
+                name=f"compute_{cond.candidate_key}_candidates")
+
+
+def build(grid: dict) -> Pipeline:
+    """The pipeline for a given ``grid`` block (what ``create_pipeline`` uses)."""
+    perturbed = [c for c in conditions(grid) if not c.is_exact]
+    shared = [Node(nodes.validate_params,
+                   ["params:perturbation", "params:grid", "params:canaries.length"],
+                   "perturbation_config", name="validate_perturbation_params")]
+    keys = {}
+    for c in perturbed:
+        if c.candidate_key and c.candidate_key not in keys:
+            keys[c.candidate_key] = _candidate_node(c)
+    shared += list(keys.values())
+    if perturbed:
+        meta = [{"name": c.name, "kind": c.kind, "value": c.value, "seed": c.seed}
+                for c in perturbed]
+        with warnings.catch_warnings():  # the namespaced names are meant to have dots
+            warnings.simplefilter("ignore", UserWarning)
+            shared.append(Node(partial(nodes.summarize, conditions_meta=meta),
+                               [f"{c.name}.perturbed_copies" for c in perturbed],
+                               "perturbation_summary", name="summarize_perturbations"))
+    return sum((_condition_pipeline(c) for c in perturbed), Pipeline(shared))
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Build the namespaces of the grid of the running environment."""
+    return build(grid_parameters())
