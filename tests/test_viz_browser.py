@@ -73,8 +73,10 @@ def viz_site(tmp_path_factory) -> Path:
         timeout=600,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert (root / "build" / "index.html").exists()
+    log = result.stdout[-3000:] + result.stderr[-3000:]
+    # `kedro viz build` exits 0 even when it fails ("ERROR: Failed to build ...")
+    assert result.returncode == 0, log
+    assert (root / "build" / "index.html").exists(), log
     return root / "build"
 
 

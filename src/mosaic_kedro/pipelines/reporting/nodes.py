@@ -469,6 +469,8 @@ def write_report(  # noqa: PLR0914
     departures from the paper, AUC and rho tables, secondary tables, and every figure
     embedded as a PNG data URI (the file stands alone)."""
     p = _params(params)
+    if p.input_layout == "published":  # the project's grid did not make these AUCs
+        parameters = {"reporting": params}
     grid = auc_table.groupby("kind")["value"].apply(
         lambda v: ", ".join(str(x) for x in sorted(v.unique()))
     )
