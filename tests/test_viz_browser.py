@@ -73,7 +73,11 @@ def viz_site(tmp_path_factory) -> Path:
         timeout=600,
         check=False,
     )
-    log = result.stdout[-3000:] + result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    errors = [
+        line for line in output.splitlines() if "ERROR" in line or "Error" in line
+    ]
+    log = "\n".join(errors) + "\n" + output[-2000:]
     # `kedro viz build` exits 0 even when it fails ("ERROR: Failed to build ...")
     assert result.returncode == 0, log
     assert (root / "build" / "index.html").exists(), log
