@@ -1,0 +1,119 @@
+"""The slimpajama_dedup pipeline on a small planted corpus, bad inputs, kedro-airflow."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from mosaic_kedro import rust_bridge
+
+KEDRO = [sys.executable, "-m", "kedro"]
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env.setdefault("MOSAIC_RUST_BIN", str(rust_bridge.find_binary()))
+    env.update(extra)
+    return env
+
+
+def _setup(project_copy, sample_texts, tiny_tokenizer, **overrides):
+    data = project_copy / "data"
+    if (project_copy / "src").is_symlink():  # the CLI resolves it outside the project root
+        (project_copy / "src").unlink()
+    if not (project_copy / "src").exists():
+        shutil.copytree(REPO / "src", project_copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    (data / "03_primary").mkdir(parents=True)
+    books = pd.DataFrame({"book_id": ["a", "b", "c"], "title": ["a", "b", "c"], "source": ["t"] * 3,
+                          "text": [t[:200_000] for t in sample_texts]})
+    books.iloc[:2].to_parquet(data / "03_primary" / "host_books.parquet")
+    books.iloc[2:].to_parquet(data / "03_primary" / "heldout_books.parquet")
+    tok_dir = project_copy / "tok"
+    tiny_tokenizer.save_pretrained(tok_dir)
+    block = {"parts": 2, "tokenizer": {"name_or_path": str(tok_dir)}, "length": 40, "min_distinct": 20,
+             "buckets": [4, 8], "max_distance": 20, "threads": 2, "dedup_ns": [10, 20, 30, 40],
+             "sample": {"max_chars": 400_000, "shards": 3, "targets_per_count": 2,
+                        "fuzzy_distances": [1, 3, 8, 15]}}
+    block.update(overrides)
+    (project_copy / "conf" / "local" / "parameters.yml").write_text(yaml.safe_dump({"slimpajama_dedup": block}))
+    (project_copy / "conf" / "local" / "globals.yml").write_text(f"data_root: {data}\n")
+    return data
+
+
+def _run(cwd, *extra, check=True, env=None):
+    proc = subprocess.run([*KEDRO, "run", "--pipelines=slimpajama_dedup", *extra], cwd=cwd,
+                          capture_output=True, text=True, timeout=240, env=env or _env(), check=False)
+    if check and proc.returncode:
+        raise AssertionError(proc.stdout[-4000:] + proc.stderr[-4000:])
+    return proc
+
+
+def test_pipeline_recovers_every_planted_copy(project_copy, sample_texts, tiny_tokenizer):
+    data = _setup(project_copy, sample_texts, tiny_tokenizer)
+    _run(project_copy, "--runner=ParallelRunner")
+    sample = json.loads((data / "02_intermediate/slimpajama_sample/manifest.json").read_text())
+    targets = json.loads((data / "05_model_input/slimpajama/targets_manifest.json").read_text())["targets"]
+    # every planted target repeated in part 0 (the method's query source) is selected,
+    # in its bucket, with its exact count
+    in0_all = json.loads((data / "04_feature/slimpajama/corpus_manifest.json").read_text())["parts"][0]["planted_docs"]
+    got = {tuple(t["tokens"]): (t["bucket"], t["count"]) for t in targets}
+    repeated = [pt for pt in sample["targets"]
+                if sum(f"{pt['id']}_exact_{j}" in in0_all for j in range(pt["count"])) >= 2]
+    assert repeated
+    for pt in repeated:
+        assert got[tuple(pt["tokens"])] == (pt["count"], pt["count"])
+    check = pd.read_csv(next((data / "08_reporting/slimpajama_planted_check.csv").rglob("*.csv")))
+    row = check[check["kind"] == "all"].iloc[0]
+    assert row["selected"] > 0 and row["found"] == row["selected"]
+    table = pd.read_csv(next((data / "08_reporting/slimpajama_near_duplicates.csv").rglob("*.csv")))
+    assert set(table["measure"]) == {"hamming", "levenshtein", "dedup_survivors"}
+    # the scan result per planted target in the scanned part, exactly
+    corpus_m = json.loads((data / "04_feature/slimpajama/corpus_manifest.json").read_text())
+    in0 = corpus_m["parts"][0]["planted_docs"]
+    for pt in repeated:
+        tid = next(t["id"] for t in targets if t["tokens"] == pt["tokens"])
+        sub = table[(table["target"] == tid) & (table["measure"] == "levenshtein")]
+        exp0 = sum(1 for j in range(pt["count"]) if f"{pt['id']}_exact_{j}" in in0)
+        lev = {f["id"]: f["levenshtein"] for f in pt["fuzzy"]}
+        for d in (0, 3, 20):
+            expect = exp0 + sum(1 for k, v in lev.items() if k in in0 and v <= d)
+            assert int(sub[sub["x"] == d]["n"].iloc[0]) >= expect
+    for name in ("slimpajama_near_dups_vs_distance", "slimpajama_levenshtein_vs_hamming", "slimpajama_dedup_survivors"):
+        assert list((data / "08_reporting" / f"{name}.png").rglob("*.png"))
+
+
+def test_missing_binary_names_the_build_command(project_copy, sample_texts, tiny_tokenizer, monkeypatch):
+    missing = str(project_copy / "no-such-binary")
+    _setup(project_copy, sample_texts, tiny_tokenizer)
+    proc = _run(project_copy, check=False, env=_env(MOSAIC_RUST_BIN=missing))
+    monkeypatch.setenv("MOSAIC_RUST_BIN", missing)
+    with pytest.raises(rust_bridge.RustBinaryNotFoundError, match="cargo build --release"):
+        rust_bridge.find_binary()
+    assert proc.returncode != 0
+    assert "cargo build --release" in proc.stdout + proc.stderr
+
+
+def test_bad_parameters_fail_first(project_copy, sample_texts, tiny_tokenizer):
+    _setup(project_copy, sample_texts, tiny_tokenizer, scan_parts=[5])
+    proc = _run(project_copy, check=False)
+    assert proc.returncode != 0 and "scan_parts" in proc.stdout + proc.stderr
+
+
+def test_airflow_dag_generation(project_copy, sample_texts, tiny_tokenizer):
+    _setup(project_copy, sample_texts, tiny_tokenizer)
+    proc = subprocess.run([*KEDRO, "airflow", "create", "--pipeline=slimpajama_dedup", "--group-by", "namespace",
+                           "--target-dir", str(project_copy / "dags")], cwd=project_copy,
+                          capture_output=True, text=True, timeout=120, env=_env(), check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    dag = next((project_copy / "dags").glob("*.py")).read_text()
+    for ns in ("part_00", "part_01", "count_part_00", "scan_part_00"):
+        assert ns.replace("_", "-") in dag or ns in dag
