@@ -11,7 +11,7 @@
 //! `alpha + nsep` (standing for the separator or text end at `e`), and sorted
 //! with the classic SA-IS whose virtual sentinel is the smallest symbol.
 
-use crate::util::{chunks, progress, BitVec, SyncPtr};
+use crate::util::{chunks, BitVec, SyncPtr};
 use crate::{Idx, Token};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -39,8 +39,22 @@ fn bucket_ends(cnt: &[usize], bkt: &mut [usize]) {
     }
 }
 
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+const PF: usize = 32;
+
 fn induce<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, cnt: &[usize], bkt: &mut [usize]) {
     let n = t.len();
+    assert_eq!(sa.len(), n);
+    assert_eq!(st.len(), n);
     bucket_starts(cnt, bkt);
     // the suffix n-1 is L-type and follows the virtual sentinel
     {
@@ -48,26 +62,45 @@ fn induce<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, cnt: &[usize], bkt: &mut [
         sa[bkt[c]] = I::from_usize(n - 1);
         bkt[c] += 1;
     }
-    for i in 0..n {
-        let j = sa[i];
-        if j != I::EMPTY {
-            let j = j.to_usize();
-            if j > 0 && !st.get(j - 1) {
-                let c = t[j - 1].to_usize();
-                sa[bkt[c]] = I::from_usize(j - 1);
-                bkt[c] += 1;
+    let tp = t.as_ptr();
+    let sp = sa.as_mut_ptr();
+    let words = st.words().as_ptr();
+    // SAFETY: every value stored in sa is a position < n or EMPTY; symbols are
+    // < k = bkt.len() and bucket pointers stay inside [0, n) by construction of
+    // SA-IS; prefetch addresses are only hints (computed with wrapping arithmetic).
+    unsafe {
+        let stget = |i: usize| (*words.add(i >> 6) >> (i & 63)) & 1 != 0;
+        for i in 0..n {
+            if i + PF < n {
+                let q = (*sp.add(i + PF)).to_usize();
+                prefetch(tp.wrapping_add(q.wrapping_sub(1)));
+            }
+            let j = *sp.add(i);
+            if j != I::EMPTY {
+                let j = j.to_usize();
+                if j > 0 && !stget(j - 1) {
+                    let c = (*tp.add(j - 1)).to_usize();
+                    let b = bkt.get_unchecked_mut(c);
+                    *sp.add(*b) = I::from_usize(j - 1);
+                    *b += 1;
+                }
             }
         }
-    }
-    bucket_ends(cnt, bkt);
-    for i in (0..n).rev() {
-        let j = sa[i];
-        if j != I::EMPTY {
-            let j = j.to_usize();
-            if j > 0 && st.get(j - 1) {
-                let c = t[j - 1].to_usize();
-                bkt[c] -= 1;
-                sa[bkt[c]] = I::from_usize(j - 1);
+        bucket_ends(cnt, bkt);
+        for i in (0..n).rev() {
+            if i >= PF {
+                let q = (*sp.add(i - PF)).to_usize();
+                prefetch(tp.wrapping_add(q.wrapping_sub(1)));
+            }
+            let j = *sp.add(i);
+            if j != I::EMPTY {
+                let j = j.to_usize();
+                if j > 0 && stget(j - 1) {
+                    let c = (*tp.add(j - 1)).to_usize();
+                    let b = bkt.get_unchecked_mut(c);
+                    *b -= 1;
+                    *sp.add(*b) = I::from_usize(j - 1);
+                }
             }
         }
     }
@@ -133,6 +166,10 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
 
     let mut m = 0;
     for i in 0..n {
+        if i + PF < n {
+            let q = sa[i + PF].to_usize();
+            prefetch(st.words().as_ptr().wrapping_add(q >> 6));
+        }
         let j = sa[i].to_usize();
         if is_lms(&st, j) {
             sa[m] = I::from_usize(j);
@@ -146,6 +183,9 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     let mut names = 0usize;
     let mut prev = usize::MAX;
     for i in 0..m {
+        if i + 8 < m {
+            prefetch(t.as_ptr().wrapping_add(sa[i + 8].to_usize()));
+        }
         let pos = sa[i].to_usize();
         if prev == usize::MAX || !lms_equal(t, &st, prev, pos) {
             names += 1;
@@ -325,6 +365,42 @@ pub fn merge_parts<T: Token, I: Idx>(
         }
     }
     drop(fill);
+    // directory over each large occ list: dir[d] = number of list values below
+    // d << shift, so a rank query is one directory read plus a search among ~8
+    // values instead of a binary search over the whole list
+    let mut dir_start = vec![0usize; alpha + 1];
+    let mut shifts = vec![0u32; alpha];
+    for c in 0..alpha {
+        let size = start[c + 1] - start[c];
+        let mut nb = 0;
+        if size > 32 {
+            let blocks = (size / 8).max(1);
+            let mut sh = 0u32;
+            while (na >> sh) > blocks {
+                sh += 1;
+            }
+            shifts[c] = sh;
+            nb = (na >> sh) + 2;
+        }
+        dir_start[c + 1] = dir_start[c] + nb;
+    }
+    let mut dir: Vec<I> = vec![I::default(); dir_start[alpha]];
+    for c in 0..alpha {
+        let nb = dir_start[c + 1] - dir_start[c];
+        if nb == 0 {
+            continue;
+        }
+        let lst = &occ[start[c]..start[c + 1]];
+        let sh = shifts[c];
+        let mut k = 0usize;
+        for d in 0..nb {
+            let bound = d << sh;
+            while k < lst.len() && lst[k].to_usize() < bound {
+                k += 1;
+            }
+            dir[dir_start[c] + d] = I::from_usize(k);
+        }
+    }
     let last = if a1 > a0 && !text[a1 - 1].is_sep() { Some(amap.id(text[a1 - 1])) } else { None };
 
     // gap values of the second part, by position; chunks start at separators
@@ -361,7 +437,14 @@ pub fn merge_parts<T: Token, I: Idx>(
                     } else {
                         let c = amap.id(tk);
                         let lst = &occ[start[c]..start[c + 1]];
-                        let r = lst.partition_point(|&v| v.to_usize() < gnext);
+                        let r = if dir_start[c + 1] > dir_start[c] {
+                            let d = gnext >> shifts[c];
+                            let lo = dir[dir_start[c] + d].to_usize();
+                            let hi = dir[dir_start[c] + d + 1].to_usize();
+                            lo + lst[lo..hi].partition_point(|&v| v.to_usize() < gnext)
+                        } else {
+                            lst.partition_point(|&v| v.to_usize() < gnext)
+                        };
                         let extra = match last {
                             Some(lc) if lc == c && (pos + 1 == b1 || text[pos + 1].is_sep()) => 1,
                             _ => 0,
@@ -376,6 +459,7 @@ pub fn merge_parts<T: Token, I: Idx>(
         }
     });
     drop(occ);
+    drop(dir);
     let mut out: Vec<I> = Vec::with_capacity(na + nb);
     let mut i = 0;
     for &p in &sa_b {
@@ -422,7 +506,7 @@ pub fn suffix_array<T: Token, I: Idx>(text: &[T], vocab: usize, parts: usize, th
     if bounds.len() == 1 {
         return build_part(text, 0, n, &amap);
     }
-    progress(format!("building {} parts on {threads} threads", bounds.len()));
+    let step = crate::util::Step::new(format!("building {} parts on {threads} threads", bounds.len()));
     let results: Mutex<Vec<Option<Vec<I>>>> = Mutex::new(vec![None; bounds.len()]);
     let next = AtomicUsize::new(0);
     std::thread::scope(|sc| {
@@ -438,13 +522,14 @@ pub fn suffix_array<T: Token, I: Idx>(text: &[T], vocab: usize, parts: usize, th
             });
         }
     });
+    step.done();
     let mut level: Vec<(usize, usize, Vec<I>)> = bounds
         .iter()
         .zip(results.into_inner().unwrap())
         .map(|(&(s, e), sa)| (s, e, sa.unwrap()))
         .collect();
     while level.len() > 1 {
-        progress(format!("merging {} parts", level.len()));
+        let step = crate::util::Step::new(format!("merging {} parts", level.len()));
         let mut nextl = Vec::with_capacity(level.len().div_ceil(2));
         let mut it = level.into_iter();
         while let Some(a) = it.next() {
@@ -458,6 +543,7 @@ pub fn suffix_array<T: Token, I: Idx>(text: &[T], vocab: usize, parts: usize, th
             }
         }
         level = nextl;
+        step.done();
     }
     level.pop().unwrap().2
 }
