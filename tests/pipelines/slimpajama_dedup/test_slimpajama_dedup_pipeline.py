@@ -110,7 +110,7 @@ def test_bad_parameters_fail_first(project_copy, sample_texts, tiny_tokenizer):
 
 def test_airflow_dag_generation(project_copy, sample_texts, tiny_tokenizer):
     _setup(project_copy, sample_texts, tiny_tokenizer)
-    proc = subprocess.run([*KEDRO, "airflow", "create", "--pipeline=slimpajama_dedup", "--group-by", "namespace",
+    proc = subprocess.run([*KEDRO, "airflow", "create", "--pipelines=slimpajama_dedup", "--group-by", "namespace",
                            "--target-dir", str(project_copy / "dags")], cwd=project_copy,
                           capture_output=True, text=True, timeout=120, env=_env(), check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
