@@ -38,8 +38,11 @@ chromium:
 	  elif command -v sudo >/dev/null; then sudo apt-get install -y -q chromium >/dev/null; \
 	  else echo "chromium missing and no root: install Debian's chromium for the viz test"; fi; }
 
+# The generator conversion and base-model pretraining run once (outputs kept);
+# `kedro run --pipelines=preparation` redoes them after a parameter change.
 run: setup
-	$(VENV)/bin/kedro run
+	$(VENV)/bin/kedro run --pipelines=preparation --only-missing-outputs
+	$(VENV)/bin/kedro run --pipelines=experiment
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -130,8 +130,8 @@ def load_books(source: str, path: str | None = None, min_chars: int = 1000) -> p
 def split_into_documents(text: str, max_chars: int) -> list[str]:
     """Cut ``text`` into documents of at most about ``max_chars`` at paragraph breaks."""
     docs, current, size = [], [], 0
-    for para in re.split(r"\n\s*\n", text):
-        para = para.strip()
+    for raw in re.split(r"\n\s*\n", text):
+        para = raw.strip()
         if not para:
             continue
         if size and size + len(para) > max_chars:
