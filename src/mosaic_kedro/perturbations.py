@@ -23,6 +23,7 @@ candidate was several tokens long).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -385,6 +386,7 @@ def _discordant(sizes: Sequence[int], order: Sequence[int]) -> int:
     return total
 
 
+@functools.lru_cache(maxsize=256)
 def reachable_taus(length: int, ngram: int) -> list[float]:
     """Every normalized Kendall-tau distance a block permutation can reach.
 

@@ -7,8 +7,10 @@ conditions of one seed share their word boundaries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
-from functools import partial
+from functools import partial, update_wrapper
+from typing import Any
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
@@ -19,13 +21,20 @@ from mosaic_kedro.pipelines.injection import nodes
 OUTPUTS = ["injected_corpus", "injection_manifest"]
 
 
+def _bind(func: Callable[..., Any], /, **kwargs: Any) -> Callable[..., Any]:
+    """``functools.partial`` keeping the function's name (for Kedro's logs)."""
+    bound = update_wrapper(partial(func, **kwargs), func)
+    del bound.__wrapped__  # keep the partial's own signature for Kedro's input checks
+    return bound
+
+
 def _condition_pipeline(cond: Condition) -> Pipeline:
     meta = asdict(cond)
     if cond.is_exact:
-        node = Node(partial(nodes.inject_exact, condition=meta),
+        node = Node(_bind(nodes.inject_exact, condition=meta),
                     ["canaries", "host_books", "params:injection"], OUTPUTS, name="inject")
     else:
-        node = Node(partial(nodes.inject_copies, condition=meta),
+        node = Node(_bind(nodes.inject_copies, condition=meta),
                     ["canaries", "perturbed_copies", "host_books", "params:injection"],
                     OUTPUTS, name="inject")
     return pipeline([node], namespace=cond.name,
@@ -37,7 +46,8 @@ def build(grid: dict) -> Pipeline:
     """The pipeline for a given ``grid`` block (what ``create_pipeline`` uses)."""
     validate = Node(nodes.validate_params, "params:injection", "injection_config",
                     name="validate_injection_params")
-    return sum((_condition_pipeline(c) for c in conditions(grid)), Pipeline([validate]))
+    per_condition = [n for c in conditions(grid) for n in _condition_pipeline(c).nodes]
+    return Pipeline([validate, *per_condition])  # one Pipeline: summing 100s is quadratic
 
 
 def create_pipeline(**kwargs) -> Pipeline:

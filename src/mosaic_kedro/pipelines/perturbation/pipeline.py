@@ -9,8 +9,10 @@ Per condition: ``<condition>.perturbed_copies``. Exact conditions need no node h
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict
-from functools import partial
+from functools import partial, update_wrapper
+from typing import Any
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
@@ -23,23 +25,30 @@ SHARED = {"canaries": "canaries", "base_model": "base_model",
 PARAMS = {"params:perturbation": "params:perturbation"}
 
 
+def _bind(func: Callable[..., Any], /, **kwargs: Any) -> Callable[..., Any]:
+    """``functools.partial`` keeping the function's name (for Kedro's logs)."""
+    bound = update_wrapper(partial(func, **kwargs), func)
+    del bound.__wrapped__  # keep the partial's own signature for Kedro's input checks
+    return bound
+
+
 def _condition_pipeline(cond: Condition) -> Pipeline:
     meta = asdict(cond)
     strategy = cond.perturbation["strategy"]
     out = "perturbed_copies"
     if cond.candidate_key:
         cands = f"candidates_{cond.candidate_key}"
-        node = Node(partial(nodes.make_candidate_copies, condition=meta),
+        node = Node(_bind(nodes.make_candidate_copies, condition=meta),
                     ["canaries", cands, "base_model", "params:perturbation"], out,
                     name="make_copies")
         inputs = {**SHARED, cands: cands}
     elif strategy == "paraphrase":
-        node = Node(partial(nodes.make_paraphrase_copies, condition=meta),
+        node = Node(_bind(nodes.make_paraphrase_copies, condition=meta),
                     ["canaries", "base_model", "generator_model", "params:perturbation"], out,
                     name="make_copies")
         inputs = SHARED
     else:
-        node = Node(partial(nodes.make_sampled_copies, condition=meta),
+        node = Node(_bind(nodes.make_sampled_copies, condition=meta),
                     ["canaries", "base_model", "params:perturbation"], out, name="make_copies")
         inputs = SHARED
     used = {k: v for k, v in inputs.items() if k in node.inputs}
@@ -50,10 +59,10 @@ def _candidate_node(cond: Condition) -> Node:
     strategy, top_k = cond.perturbation["strategy"], cond.perturbation["top_k"]
     out = f"candidates_{cond.candidate_key}"
     if strategy == "clm":
-        return Node(partial(nodes.compute_clm_candidates, seed=cond.seed, top_k=top_k),
+        return Node(_bind(nodes.compute_clm_candidates, seed=cond.seed, top_k=top_k),
                     ["canaries", "generator_model", "base_model", "perturbation_config"], out,
                     name=f"compute_{cond.candidate_key}_candidates")
-    return Node(partial(nodes.compute_mlm_candidates, seed=cond.seed, top_k=top_k),
+    return Node(_bind(nodes.compute_mlm_candidates, seed=cond.seed, top_k=top_k),
                 ["canaries", "base_model", "perturbation_config"], out,
                 name=f"compute_{cond.candidate_key}_candidates")
 
@@ -74,10 +83,11 @@ def build(grid: dict) -> Pipeline:
                 for c in perturbed]
         with warnings.catch_warnings():  # the namespaced names are meant to have dots
             warnings.simplefilter("ignore", UserWarning)
-            shared.append(Node(partial(nodes.summarize, conditions_meta=meta),
+            shared.append(Node(_bind(nodes.summarize, conditions_meta=meta),
                                [f"{c.name}.perturbed_copies" for c in perturbed],
                                "perturbation_summary", name="summarize_perturbations"))
-    return sum((_condition_pipeline(c) for c in perturbed), Pipeline(shared))
+    per_condition = [n for c in perturbed for n in _condition_pipeline(c).nodes]
+    return Pipeline(shared + per_condition)  # one Pipeline: summing 100s is quadratic
 
 
 def create_pipeline(**kwargs) -> Pipeline:
