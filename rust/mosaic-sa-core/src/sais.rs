@@ -23,19 +23,22 @@ fn is_lms(st: &BitVec, i: usize) -> bool {
     i > 0 && i < st.len() && st.get(i) && !st.get(i - 1)
 }
 
-fn bucket_starts(cnt: &[usize], bkt: &mut [usize]) {
+// Bucket arrays are typed like the pointers (u32 below 2^32): at the recursion
+// levels the alphabet is up to n/2 names, and usize buckets would cost more
+// memory than the suffix array itself.
+fn bucket_starts<I: Idx>(cnt: &[I], bkt: &mut [I]) {
     let mut s = 0;
     for (b, &c) in bkt.iter_mut().zip(cnt) {
-        *b = s;
-        s += c;
+        *b = I::from_usize(s);
+        s += c.to_usize();
     }
 }
 
-fn bucket_ends(cnt: &[usize], bkt: &mut [usize]) {
+fn bucket_ends<I: Idx>(cnt: &[I], bkt: &mut [I]) {
     let mut s = 0;
     for (b, &c) in bkt.iter_mut().zip(cnt) {
-        s += c;
-        *b = s;
+        s += c.to_usize();
+        *b = I::from_usize(s);
     }
 }
 
@@ -51,7 +54,7 @@ fn prefetch<T>(p: *const T) {
 
 const PF: usize = 32;
 
-fn induce<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, cnt: &[usize], bkt: &mut [usize]) {
+fn induce<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, cnt: &[I], bkt: &mut [I]) {
     let n = t.len();
     assert_eq!(sa.len(), n);
     assert_eq!(st.len(), n);
@@ -59,8 +62,8 @@ fn induce<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, cnt: &[usize], bkt: &mut [
     // the suffix n-1 is L-type and follows the virtual sentinel
     {
         let c = t[n - 1].to_usize();
-        sa[bkt[c]] = I::from_usize(n - 1);
-        bkt[c] += 1;
+        sa[bkt[c].to_usize()] = I::from_usize(n - 1);
+        bkt[c] = I::from_usize(bkt[c].to_usize() + 1);
     }
     let tp = t.as_ptr();
     let sp = sa.as_mut_ptr();
@@ -81,8 +84,9 @@ fn induce<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, cnt: &[usize], bkt: &mut [
                 if j > 0 && !stget(j - 1) {
                     let c = (*tp.add(j - 1)).to_usize();
                     let b = bkt.get_unchecked_mut(c);
-                    *sp.add(*b) = I::from_usize(j - 1);
-                    *b += 1;
+                    let bv = b.to_usize();
+                    *sp.add(bv) = I::from_usize(j - 1);
+                    *b = I::from_usize(bv + 1);
                 }
             }
         }
@@ -98,8 +102,9 @@ fn induce<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, cnt: &[usize], bkt: &mut [
                 if j > 0 && stget(j - 1) {
                     let c = (*tp.add(j - 1)).to_usize();
                     let b = bkt.get_unchecked_mut(c);
-                    *b -= 1;
-                    *sp.add(*b) = I::from_usize(j - 1);
+                    let bv = b.to_usize() - 1;
+                    *b = I::from_usize(bv);
+                    *sp.add(bv) = I::from_usize(j - 1);
                 }
             }
         }
@@ -146,11 +151,12 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
             st.set(i);
         }
     }
-    let mut cnt = vec![0usize; k];
+    let mut cnt = vec![I::from_usize(0); k];
     for &c in t {
-        cnt[c.to_usize()] += 1;
+        let x = &mut cnt[c.to_usize()];
+        *x = I::from_usize(x.to_usize() + 1);
     }
-    let mut bkt = vec![0usize; k];
+    let mut bkt = vec![I::from_usize(0); k];
 
     // stage 1: sort LMS substrings
     sa.fill(I::EMPTY);
@@ -158,8 +164,9 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     for i in 1..n {
         if is_lms(&st, i) {
             let c = t[i].to_usize();
-            bkt[c] -= 1;
-            sa[bkt[c]] = I::from_usize(i);
+            let b = bkt[c].to_usize() - 1;
+            bkt[c] = I::from_usize(b);
+            sa[b] = I::from_usize(i);
         }
     }
     induce(t, sa, &st, &cnt, &mut bkt);
@@ -234,8 +241,9 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         let p = sa[i].to_usize();
         sa[i] = I::EMPTY;
         let c = t[p].to_usize();
-        bkt[c] -= 1;
-        sa[bkt[c]] = I::from_usize(p);
+        let b = bkt[c].to_usize() - 1;
+        bkt[c] = I::from_usize(b);
+        sa[b] = I::from_usize(p);
     }
     induce(t, sa, &st, &cnt, &mut bkt);
 }
@@ -283,10 +291,16 @@ impl AlphaMap {
 /// Suffix array of the part `[s, e)` of `text` (global positions), in the
 /// global suffix order (the part must end at a separator or at the text end).
 pub fn build_part<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMap) -> Vec<I> {
-    let len = e - s;
-    if len == 0 {
+    if e == s {
         return Vec::new();
     }
+    let (sym, k) = part_symbols::<T, I>(text, s, e, amap);
+    sort_symbols(sym, k, s)
+}
+
+/// The symbol string of the part `[s, e)` plus its terminal, and the alphabet size.
+fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMap) -> (Vec<I>, usize) {
+    let len = e - s;
     let alpha = amap.size();
     let mut sym: Vec<I> = Vec::with_capacity(len + 1);
     let mut nsep = 0usize;
@@ -299,7 +313,11 @@ pub fn build_part<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &Alpha
         }
     }
     sym.push(I::from_usize(alpha + nsep));
-    let k = alpha + nsep + 1;
+    (sym, alpha + nsep + 1)
+}
+
+fn sort_symbols<I: Idx>(sym: Vec<I>, k: usize, s: usize) -> Vec<I> {
+    let len = sym.len() - 1;
     let mut sa = vec![I::EMPTY; len + 1];
     sais_core(&sym, &mut sa, k);
     drop(sym);
@@ -311,6 +329,23 @@ pub fn build_part<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &Alpha
         }
     }
     sa
+}
+
+/// Like [`suffix_array`] with one part, but frees the text as soon as its
+/// symbol string is built (peak memory: 4n symbols + 4n pointers + buckets).
+pub fn suffix_array_owned<T: Token, I: Idx>(text: Vec<T>, vocab: usize, parts: usize, threads: usize) -> Vec<I> {
+    if part_bounds(&text, parts).len() > 1 {
+        return suffix_array(&text, vocab, parts, threads);
+    }
+    let n = text.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let amap = AlphaMap::new(&text, vocab);
+    let (sym, k) = part_symbols::<T, I>(&text, 0, n, &amap);
+    drop(text);
+    drop(amap);
+    sort_symbols(sym, k, 0)
 }
 
 /// Merge the suffix arrays of two adjacent parts `[a0, a1)` and `[a1, b1)`

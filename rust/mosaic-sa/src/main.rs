@@ -7,7 +7,7 @@ use mosaic_sa_core::files::{
     self, read_sa, read_tokens, sa_pointer_width, token_file_width, write_sa, write_u64_file, AtomicFile, Corpus, OutHeader, RANGES_MAGIC,
     SELFSIM_MAGIC,
 };
-use mosaic_sa_core::sais::suffix_array;
+use mosaic_sa_core::sais::suffix_array_owned;
 use mosaic_sa_core::scan::{scan, Select};
 use mosaic_sa_core::selfsim::self_similar;
 use mosaic_sa_core::util::{default_threads, doc_of, progress, Step};
@@ -170,26 +170,28 @@ fn cmd_build(a: &Args) -> Result<()> {
 }
 
 fn build_w<T: Token>(tok: &Path, out: &Path, threads: usize, parts: usize) -> Result<()> {
-    let c = load::<T>(tok)?;
+    let mut c = load::<T>(tok)?;
     let n = c.n() as u64;
     let alpha = (1u64 << 24).max(n); // bound on the dense alphabet (see AlphaMap)
     if n + alpha + 2 < u32::MAX as u64 {
-        build_i::<T, u32>(&c, out, threads, parts)
+        build_i::<T, u32>(&mut c, out, threads, parts)
     } else {
-        build_i::<T, u64>(&c, out, threads, parts)
+        build_i::<T, u64>(&mut c, out, threads, parts)
     }
 }
 
-fn build_i<T: Token, I: Idx>(c: &Corpus<T>, out: &Path, threads: usize, parts: usize) -> Result<()> {
+fn build_i<T: Token, I: Idx>(c: &mut Corpus<T>, out: &Path, threads: usize, parts: usize) -> Result<()> {
     let t0 = Instant::now();
     let s = Step::new(format!("suffix array of {} tokens ({}-byte pointers, {parts} part(s), {threads} thread(s))", c.n(), I::BYTES));
-    let sa: Vec<I> = suffix_array(&c.text, c.header.vocab_size as usize, parts, threads);
+    let n = c.n();
+    let text = std::mem::take(&mut c.text); // freed once its symbols are built
+    let sa: Vec<I> = suffix_array_owned(text, c.header.vocab_size as usize, parts, threads);
     s.done();
     let s = Step::new(format!("writing {}", out.display()));
     write_sa(out, &c.fingerprint(), &sa)?;
     s.done();
     let secs = t0.elapsed().as_secs_f64();
-    progress(format!("build: {:.2}s, {:.1} M tokens/s", secs, c.n() as f64 / secs.max(1e-9) / 1e6));
+    progress(format!("build: {:.2}s, {:.1} M tokens/s", secs, n as f64 / secs.max(1e-9) / 1e6));
     Ok(())
 }
 

@@ -1,0 +1,76 @@
+"""Suffix array + all repeats >= 50 tokens: mosaic-sa (2 threads, 1 thread,
+2 parts merged) vs pydivsufsort (the token array viewed as bytes, and the
+tokens as u32 symbols + Kasai LCP), on real text and a Zipf-synthetic corpus.
+
+    .venv/bin/python benchmarks/bench_rust_build_repeats.py --tokens 50000000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench_rust_common import HEADER, binary, load_avg, median_run, real_corpus, row, zipf_corpus
+
+PYDIV = r"""
+import sys, numpy as np, pydivsufsort as d
+sys.path.insert(0, sys.argv[3])
+from mosaic_kedro.token_files import read_token_file
+t = np.array(read_token_file(sys.argv[1]).tokens)
+mode = sys.argv[2]
+if mode == "bytes":
+    s = np.ascontiguousarray(t).view(np.uint8)
+    sa = d.divsufsort(s)
+    lcp = d.kasai(s, sa)
+    print("repeats>=100 bytes:", int((lcp >= 100).sum()))
+else:
+    sep = t.max() if t.size else 0
+    x = t.astype(np.uint32)
+    is_sep = t == (0xFFFF if t.dtype.itemsize == 2 else 0xFFFFFFFF)
+    x[is_sep] = x[~is_sep].max() + 1 + np.arange(int(is_sep.sum()), dtype=np.uint32)
+    sa = d.divsufsort(x)
+    lcp = d.kasai(x, sa)
+    print("adjacent pairs lcp>=50:", int((lcp >= 50).sum()))
+"""
+
+
+def bench(tok: Path, work: Path, repeats: int) -> None:
+    from mosaic_kedro.token_files import read_token_header
+
+    h = read_token_header(tok)
+    nbytes = h.n_tokens * h.width
+    b = binary()
+    print(f"\n### {tok.name}: {h.n_tokens:,} tokens x {h.width} B = {nbytes / 1e6:.1f} MB (load avg {load_avg()})\n")
+    print(HEADER)
+    sa = work / f"{tok.stem}.sa"
+    for name, args in (
+        ("mosaic-sa build, 2 threads", ["--threads", "2"]),
+        ("mosaic-sa build, 1 thread", ["--threads", "1"]),
+        ("mosaic-sa build, 2 parts merged, 2 threads", ["--threads", "2", "--parts", "2"]),
+    ):
+        r = median_run([b, "build", "--tokens", str(tok), "--output", str(sa), *args], repeats)
+        print(row(name, r, h.n_tokens, nbytes), flush=True)
+    r = median_run([b, "self-similar", "--tokens", str(tok), "--sa", str(sa), "--length", "50", "--output", str(work / "r.ss"), "--threads", "2"], repeats)
+    print(row("mosaic-sa self-similar >= 50 tokens", r, h.n_tokens, nbytes), flush=True)
+    src = work / "pydiv.py"
+    src.write_text(PYDIV)
+    repo_src = str(Path(__file__).resolve().parents[1] / "src")
+    for mode in ("bytes", "tokens"):
+        r = median_run([sys.executable, str(src), str(tok), mode, repo_src], repeats)
+        print(row(f"pydivsufsort SA + Kasai LCP ({mode})", r, h.n_tokens, nbytes), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--tokens", type=int, default=50_000_000, help="size of the Zipf corpus")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/mosaic-sa-bench"))
+    a = ap.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    bench(real_corpus(a.work / "books.tok"), a.work, a.repeats)
+    bench(zipf_corpus(a.work / f"zipf{a.tokens}.tok", a.tokens), a.work, a.repeats)
+
+
+if __name__ == "__main__":
+    main()
