@@ -1,0 +1,180 @@
+"""Nodes of the ``mia`` pipeline (SPEC §5).
+
+Higher score = more likely a non-member; AUCs take members as the positive class
+(see :mod:`mosaic_kedro.mia_scores`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+
+from mosaic_kedro import mia_scores
+from mosaic_kedro.models import LoadedModel, ModelSpec, load_causal_lm
+from mosaic_kedro.params import StrictParams, parse_params
+from mosaic_kedro.rho import AUC_TABLE_COLUMNS
+
+logger = logging.getLogger(__name__)
+
+SCORE_COLUMNS = ["model", "condition", "kind", "value", "seed", "num_copies", "canary_id",
+                 "set", "score", "value_score"]
+ROC_COLUMNS = ["model", "condition", "kind", "value", "seed", "score", "fpr", "tpr"]
+REFERENCE_COLUMNS = ["canary_id", "reference_ppl", "reference_tokens"]
+
+
+class MissingTargetModelsError(RuntimeError):
+    """Trained target models the ``mia`` pipeline needs are not in the catalog."""
+
+
+class BootstrapParams(StrictParams):
+    """Bootstrap interval of each AUC."""
+
+    n_resamples: int = Field(1000, ge=10)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    random_state: int = 0
+
+
+class MiaParams(StrictParams):
+    """``mia:``: reference model, scoring and metrics settings."""
+
+    reference: Literal["generator", "base"] | ModelSpec = "generator"
+    batch_size: int = Field(64, ge=1)
+    prepend_bos: bool = False
+    min_k_tokens: int = Field(20, ge=1)
+    min_k_fraction: float = Field(0.2, gt=0, le=1)
+    bootstrap: BootstrapParams = BootstrapParams()
+    model_label: str | None = None
+    target_model_path: str = "data/06_models/{condition}/target_model"
+
+    @field_validator("target_model_path")
+    @classmethod
+    def _has_placeholder(cls, value: str) -> str:
+        if "{condition}" not in value:
+            raise ValueError("must contain {condition}")
+        return value
+
+
+def validate_params(
+    params: dict[str, Any], target: dict[str, Any] | None, *, conditions: list[str]
+) -> dict[str, Any]:
+    """Check ``mia`` and that every condition's trained model exists, before any model
+    loads. Inputs: ``params:mia``, ``params:preparation.target`` (for the model label).
+    Returns the block normalized, with ``model`` (the label of the AUC table).
+
+    Raises:
+        MissingTargetModelsError: naming the missing conditions and the commands that
+            train them.
+    """
+    p = parse_params(MiaParams, params, "mia")
+    missing = [c for c in conditions
+               if not _has_model(Path(p.target_model_path.format(condition=c)))]
+    if missing:
+        raise MissingTargetModelsError(
+            f"the mia pipeline needs trained target models, and {len(missing)} of "
+            f"{len(conditions)} are missing: {', '.join(missing)} (looked under "
+            f"{p.target_model_path}). Train them with `kedro run --pipelines=training "
+            f"--namespaces={','.join(missing)}` (their injected corpora must exist), or "
+            "from scratch with `kedro run --pipelines=preparation,canaries,perturbation,"
+            "injection,training`; or just `kedro run`."
+        )
+    label = p.model_label or (target or {}).get("name_or_path") or "tiny-gpt2"
+    return {**p.model_dump(), "model": label}
+
+
+def _has_model(path: Path) -> bool:
+    """A model directory, or a versioned one with at least one complete version."""
+    if not path.is_dir():
+        return False
+    if (path / "config.json").is_file() or any(path.glob("*.json")):
+        return True
+    return any(v.is_dir() and not v.name.startswith(".") and any(v.iterdir())
+               for v in path.iterdir())
+
+
+def _settings(config: dict[str, Any]) -> mia_scores.ScoreSettings:
+    return mia_scores.ScoreSettings(config["min_k_tokens"], config["min_k_fraction"])
+
+
+def score_reference(
+    canaries: pd.DataFrame, reference_model: LoadedModel, config: dict[str, Any]
+) -> pd.DataFrame:
+    """Reference perplexity of every canary's text, in the reference's own tokenizer:
+    one pass for all conditions (output ``reference_scores``: canary_id,
+    reference_ppl, reference_tokens)."""
+    texts = list(canaries["text"])
+    ids = mia_scores.encode_texts(reference_model.tokenizer, texts, config["prepend_bos"])
+    ppl = mia_scores.reference_perplexities(reference_model, texts,
+                                            batch_size=config["batch_size"],
+                                            prepend_bos=config["prepend_bos"])
+    logger.info("reference %s: scored %d canaries", reference_model.spec.name_or_path, len(texts))
+    return pd.DataFrame({"canary_id": canaries["canary_id"].to_numpy(), "reference_ppl": ppl,
+                         "reference_tokens": [len(i) for i in ids]})
+
+
+def score_reference_by_name(canaries: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
+    """:func:`score_reference` with a reference named in ``mia.reference`` (a ModelSpec)."""
+    spec = ModelSpec.model_validate(config["reference"])
+    return score_reference(canaries, load_causal_lm(spec), config)
+
+
+def score_condition(
+    target_model: LoadedModel,
+    canaries: pd.DataFrame,
+    reference_scores: pd.DataFrame,
+    config: dict[str, Any],
+    *,
+    condition: dict[str, Any],
+) -> pd.DataFrame:
+    """Every score of the condition's original canaries (members and non-members of its
+    seed) under its trained model; one target pass for the tokens, one for the
+    lower-cased text. Output: ``mia_scores`` rows (one per canary and score)."""
+    rows = canaries[canaries["seed"] == condition["seed"]].reset_index(drop=True)
+    if rows.empty:
+        raise ValueError(f"{condition['name']}: no canaries for seed {condition['seed']}")
+    ref = reference_scores.set_index("canary_id")["reference_ppl"]
+    missing = sorted(set(rows["canary_id"]) - set(ref.index))
+    if missing:
+        raise ValueError(f"reference_scores lacks canaries {missing[:5]}...; rerun mia")
+    texts = list(rows["text"])
+    passed = mia_scores.target_pass(target_model, list(rows["tokens"]), texts,
+                                    batch_size=config["batch_size"],
+                                    prepend_bos=config["prepend_bos"])
+    wide = mia_scores.score_table(passed, texts, _settings(config),
+                                  reference_ppl=ref.loc[rows["canary_id"]].to_numpy())
+    wide = pd.concat([rows[["canary_id", "set"]], wide], axis=1)
+    long = wide.melt(id_vars=["canary_id", "set"], var_name="score", value_name="value_score")
+    long = long.assign(model=config["model"], condition=condition["name"],
+                       kind=condition["kind"], value=condition["value"],
+                       seed=condition["seed"], num_copies=condition["num_copies"])
+    return long[SCORE_COLUMNS]
+
+
+def gather_scores(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Every condition's per-canary scores in one table (``mia_scores``)."""
+    return pd.concat(frames, ignore_index=True)[SCORE_COLUMNS]
+
+
+def evaluate(mia_scores_table: pd.DataFrame, config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """AUC (members positive), bootstrap CI, TPR at 1 % / 10 % FPR per condition and
+    score (``auc_table``), and the ROC curves (``roc_curves``)."""
+    b = config["bootstrap"]
+    keys = ["model", "condition", "kind", "value", "seed", "num_copies", "score"]
+    table, curves = [], []
+    for key, group in mia_scores_table.groupby(keys, sort=False):
+        meta = dict(zip(keys, key))
+        is_member = (group["set"] == mia_scores.MEMBER).to_numpy()
+        values = group["value_score"].to_numpy(np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError(f"non-finite {meta['score']} scores in {meta['condition']}")
+        table.append({**meta, **mia_scores.evaluate_scores(
+            values, is_member, n_resamples=b["n_resamples"], confidence=b["confidence"],
+            random_state=b["random_state"])})
+        roc = mia_scores.roc_points(values, is_member)
+        curves.append(roc[["fpr", "tpr"]].assign(**{k: meta[k] for k in ROC_COLUMNS[:6]}))
+    auc_table = pd.DataFrame(table)[AUC_TABLE_COLUMNS]
+    return auc_table, pd.concat(curves, ignore_index=True)[ROC_COLUMNS]

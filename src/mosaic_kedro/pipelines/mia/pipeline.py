@@ -1,0 +1,67 @@
+"""The ``mia`` pipeline: score every condition's trained target model.
+
+``validate_mia_params`` runs first and stops at once, naming the missing conditions
+and the command that trains them, when a ``<condition>.target_model`` is missing; every
+other node waits for its output. The reference model (``mia.reference``: the generator,
+the base model, or any model by name) scores the canaries once (``reference_scores``),
+for all conditions. Per condition: ``<condition>.mia_scores``; then ``mia_scores``,
+``auc_table`` and ``roc_curves`` over the grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import partial, update_wrapper
+from typing import Any
+
+from kedro.pipeline import Node, Pipeline, pipeline
+
+from mosaic_kedro.grid import Condition, conditions
+from mosaic_kedro.hooks import active_parameters, grid_parameters
+from mosaic_kedro.pipelines.mia import nodes
+
+SHARED = {"canaries": "canaries", "reference_scores": "reference_scores",
+          "mia_config": "mia_config"}
+
+
+def _bind(func: Any, **kwargs: Any) -> Any:
+    return update_wrapper(partial(func, **kwargs), func)
+
+
+def _condition_pipeline(cond: Condition) -> Pipeline:
+    node = Node(_bind(nodes.score_condition, condition=asdict(cond)),
+                ["target_model", "canaries", "reference_scores", "mia_config"], "mia_scores",
+                name="score_condition")
+    return pipeline([node], namespace=cond.name, inputs=SHARED)
+
+
+def _reference_node(reference: Any) -> Node:
+    if reference in (None, "generator", "base"):
+        source = "base_model" if reference == "base" else "generator_model"
+        return Node(nodes.score_reference, ["canaries", source, "mia_config"],
+                    "reference_scores", name="score_reference")
+    return Node(nodes.score_reference_by_name, ["canaries", "mia_config"],
+                "reference_scores", name="score_reference")
+
+
+def build(grid: dict, reference: Any = "generator") -> Pipeline:
+    """The pipeline for a ``grid`` block and a ``mia.reference`` value."""
+    conds = conditions(grid)
+    names = [c.name for c in conds]
+    shared = Pipeline([
+        Node(_bind(nodes.validate_params, conditions=names),
+             ["params:mia", "params:preparation.target"], "mia_config",
+             name="validate_mia_params"),
+        _reference_node(reference),
+        Node(nodes.gather_scores, [f"{n}.mia_scores" for n in names], "mia_scores",
+             name="gather_mia_scores"),
+        Node(nodes.evaluate, ["mia_scores", "mia_config"], ["auc_table", "roc_curves"],
+             name="evaluate_mia"),
+    ])
+    return sum((_condition_pipeline(c) for c in conds), shared)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Build the namespaces of the grid and the reference of the running environment."""
+    params = active_parameters() or {}
+    return build(grid_parameters(), (params.get("mia") or {}).get("reference", "generator"))
