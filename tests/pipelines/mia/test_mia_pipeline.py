@@ -17,6 +17,7 @@ from kedro_datasets.pickle import PickleDataset
 
 from mosaic_kedro import lm_training
 from mosaic_kedro.datasets import HFModelDataset
+from mosaic_kedro.datasets.model_presence import ModelPresenceDataset
 from mosaic_kedro.grid import conditions
 from mosaic_kedro.models import LoadedModel, ModelSpec
 from mosaic_kedro.pipelines.mia import nodes as mia_nodes
@@ -73,7 +74,7 @@ def world(params):
 
 def _catalog(tmp: Path, params: dict, world: dict) -> DataCatalog:
     training = {**params["training"], "checkpoint_root": str(tmp / "06_models")}
-    mia = {**params["mia"], "target_model_path": str(tmp / "06_models/{condition}/target_model")}
+    mia = params["mia"]
     datasets = {
         "params:training": MemoryDataset(training),
         "params:mia": MemoryDataset(mia),
@@ -90,6 +91,8 @@ def _catalog(tmp: Path, params: dict, world: dict) -> DataCatalog:
         datasets[f"{name}.target_model"] = HFModelDataset(
             filepath=str(tmp / f"06_models/{name}/target_model"),
             load_args={"device": "cpu"}, version=Version(None, None))
+        datasets[f"{name}.target_model_present"] = ModelPresenceDataset(
+            filepath=str(tmp / f"06_models/{name}/target_model"))
     return DataCatalog(datasets)
 
 
@@ -109,7 +112,8 @@ def test_missing_models_stop_at_once(tmp_path, params, world):
 def test_training_then_mia_on_the_test_grid(tmp_path, params, world):
     catalog = _catalog(tmp_path, params, world)
     conds = conditions(params["grid"])
-    SequentialRunner().run(build_training(params["grid"]), catalog)
+    # training and mia in one run: the check waits for the models
+    SequentialRunner().run(build_training(params["grid"]) + build_mia(params["grid"]), catalog)
 
     metrics = catalog.load("training_metrics")
     assert set(metrics["condition"]) == {c.name for c in conds}
@@ -119,7 +123,7 @@ def test_training_then_mia_on_the_test_grid(tmp_path, params, world):
         assert any((tmp_path / "06_models" / cond.name / "checkpoints").rglob("checkpoint-*"))
         assert catalog.exists(f"{cond.name}.target_model")
 
-    # mia alone, on the saved models (no training node in this pipeline)
+    # mia alone again, on the saved models (no training node in this pipeline)
     mia = build_mia(params["grid"])
     assert not any(n.name.endswith("train_target_model") for n in mia.nodes)
     reference_nodes = [n for n in mia.nodes if "reference_scores" in n.outputs]

@@ -7,12 +7,11 @@ Higher score = more likely a non-member; AUCs take members as the positive class
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from mosaic_kedro import mia_scores
 from mosaic_kedro.models import LoadedModel, ModelSpec, load_causal_lm
@@ -49,51 +48,34 @@ class MiaParams(StrictParams):
     min_k_fraction: float = Field(0.2, gt=0, le=1)
     bootstrap: BootstrapParams = BootstrapParams()
     model_label: str | None = None
-    target_model_path: str = "data/06_models/{condition}/target_model"
-
-    @field_validator("target_model_path")
-    @classmethod
-    def _has_placeholder(cls, value: str) -> str:
-        if "{condition}" not in value:
-            raise ValueError("must contain {condition}")
-        return value
 
 
 def validate_params(
-    params: dict[str, Any], target: dict[str, Any] | None, *, conditions: list[str]
+    params: dict[str, Any], target: dict[str, Any] | None, *present: bool,
+    conditions: list[str],
 ) -> dict[str, Any]:
     """Check ``mia`` and that every condition's trained model exists, before any model
-    loads. Inputs: ``params:mia``, ``params:preparation.target`` (for the model label).
-    Returns the block normalized, with ``model`` (the label of the AUC table).
+    loads. Inputs: ``params:mia``, ``params:preparation.target`` (for the model label)
+    and ``<condition>.target_model_present`` per condition (in the order of
+    ``conditions``). Returns the block normalized, with ``model`` (the AUC table's label).
 
     Raises:
         MissingTargetModelsError: naming the missing conditions and the commands that
             train them.
     """
     p = parse_params(MiaParams, params, "mia")
-    missing = [c for c in conditions
-               if not _has_model(Path(p.target_model_path.format(condition=c)))]
+    missing = [c for c, ok in zip(conditions, present, strict=True) if not ok]
     if missing:
         raise MissingTargetModelsError(
             f"the mia pipeline needs trained target models, and {len(missing)} of "
-            f"{len(conditions)} are missing: {', '.join(missing)} (looked under "
-            f"{p.target_model_path}). Train them with `kedro run --pipelines=training "
-            f"--namespaces={','.join(missing)}` (their injected corpora must exist), or "
-            "from scratch with `kedro run --pipelines=preparation,canaries,perturbation,"
-            "injection,training`; or just `kedro run`."
+            f"{len(conditions)} are missing: {', '.join(missing)}. Train them with "
+            f"`kedro run --pipelines=training --namespaces={','.join(missing)}` (their "
+            "injected corpora must exist), or from scratch with `kedro run "
+            "--pipelines=preparation,canaries,perturbation,injection,training`, "
+            "or run everything with `kedro run`."
         )
     label = p.model_label or (target or {}).get("name_or_path") or "tiny-gpt2"
     return {**p.model_dump(), "model": label}
-
-
-def _has_model(path: Path) -> bool:
-    """A model directory, or a versioned one with at least one complete version."""
-    if not path.is_dir():
-        return False
-    if (path / "config.json").is_file() or any(path.glob("*.json")):
-        return True
-    return any(v.is_dir() and not v.name.startswith(".") and any(v.iterdir())
-               for v in path.iterdir())
 
 
 def _settings(config: dict[str, Any]) -> mia_scores.ScoreSettings:

@@ -1,8 +1,9 @@
 """The ``mia`` pipeline: score every condition's trained target model.
 
 ``validate_mia_params`` runs first and stops at once, naming the missing conditions
-and the command that trains them, when a ``<condition>.target_model`` is missing; every
-other node waits for its output. The reference model (``mia.reference``: the generator,
+and the command that trains them, when a ``<condition>.target_model`` is missing (it
+reads ``<condition>.target_model_present``, which the training pipeline also outputs, so
+in a run that trains it waits for training); every other node waits for its output. The reference model (``mia.reference``: the generator,
 the base model, or any model by name) scores the canaries once (``reference_scores``),
 for all conditions. Per condition: ``<condition>.mia_scores``; then ``mia_scores``,
 ``auc_table`` and ``roc_curves`` over the grid.
@@ -50,7 +51,8 @@ def build(grid: dict, reference: Any = "generator") -> Pipeline:
     names = [c.name for c in conds]
     shared = Pipeline([
         Node(_bind(nodes.validate_params, conditions=names),
-             ["params:mia", "params:preparation.target"], "mia_config",
+             ["params:mia", "params:preparation.target",
+              *[f"{n}.target_model_present" for n in names]], "mia_config",
              name="validate_mia_params"),
         _reference_node(reference),
         Node(nodes.gather_scores, [f"{n}.mia_scores" for n in names], "mia_scores",

@@ -70,13 +70,13 @@ def train_target_model(
     config: dict[str, Any],
     *,
     condition: dict[str, Any],
-) -> tuple[LoadedModel, pd.DataFrame]:
+) -> tuple[LoadedModel, pd.DataFrame, bool]:
     """Continue pretraining ``base_model`` on one condition's injected corpus.
 
     Inputs: the base target, ``injected_corpus`` (``book_id, text``), the canaries (for
     the leakage callback) and the validated ``training`` block. Outputs: the trained
     model with its tokenizer, and the metrics history (``condition, step, auc_loss,
-    ppl_members, ppl_non_members``). Chunks are shuffled with the condition's seed;
+    ppl_members, ppl_non_members``), and ``True`` for ``target_model_present``. Chunks are shuffled with the condition's seed;
     checkpoints go to ``<checkpoint_root>/<condition>/checkpoints/<fingerprint>``.
     """
     p = TrainingParams.model_validate(config)
@@ -105,7 +105,7 @@ def train_target_model(
     elapsed = time.perf_counter() - start
     logger.info("%s: trained in %.1f s (%.0f tokens/s)", name, elapsed, n_tokens / elapsed)
     spec = ModelSpec(name_or_path=f"{base_model.spec.name_or_path}+{name}")
-    return LoadedModel(model, tokenizer, spec), callback.table()
+    return LoadedModel(model, tokenizer, spec), callback.table(), True
 
 
 def gather_training_metrics(*histories: pd.DataFrame) -> pd.DataFrame:
