@@ -31,6 +31,7 @@ def clm_per_canary_loop(model, gen_tok, target_tok, canaries, top_k):
     special = set(gen_tok.all_special_ids)
     bos = P._bos(gen_tok)
     fetch = min(top_k * 3 + 8, len(gen_tok))
+    lookup = P._Reencoder(gen_tok.decode, target_tok)
     out = []
     for tokens in canaries:
         segments = P._segments(target_tok, tokens)
@@ -50,8 +51,8 @@ def clm_per_canary_loop(model, gen_tok, target_tok, canaries, top_k):
             logits = model(input_ids=ids, attention_mask=mask).logits
         last = torch.as_tensor([len(s) - 1 for s in prefixes])
         ranked = logits[torch.arange(len(prefixes)), last].float().topk(fetch, -1).indices
-        out.append([P._collect(ranked[p].tolist(), gen_tok.decode, segments[p], target_tok,
-                               top_k, special) for p in range(len(segments))])
+        out.append([P._collect(ranked[p].tolist(), lookup, segments[p], top_k, special)
+                    for p in range(len(segments))])
     return out
 
 

@@ -151,22 +151,40 @@ def _bos(tokenizer: Any) -> int:
     return 0
 
 
+class _Reencoder:
+    """Memoized ``id -> (decoded text, target tokens)`` (the same ids recur a lot)."""
+
+    def __init__(self, decode: Callable[[int], str], target_tokenizer: Any) -> None:
+        self._decode, self._target, self._cache = decode, target_tokenizer, {}
+
+    def __call__(self, token_id: int) -> tuple[str, Tokens]:
+        hit = self._cache.get(token_id)
+        if hit is None:
+            text = self._decode(token_id)
+            hit = (text, _reencode(self._target, text) if text.strip() else [])
+            self._cache[token_id] = hit
+        return hit
+
+
 def _collect(
-    ranked: Sequence[int], decode: Callable[[int], str], original: str, target_tokenizer: Any,
+    ranked: Sequence[int], lookup: Callable[[int], tuple[str, Tokens]], original: str,
     top_k: int, special: set[int],
 ) -> list[Tokens]:
-    """Keep the first ``top_k`` usable candidates (not special, not the original)."""
+    """Keep the first ``top_k`` usable candidates (not special, not the original).
+
+    A candidate must start with whitespace exactly when the original piece does, so a
+    replaced word stays a separate word (and a word piece stays glued).
+    """
     out, seen = [], {original}
+    spaced = original[:1].isspace()
     for token_id in ranked:
         if token_id in special:
             continue
-        text = decode(token_id)
-        if not text.strip() or text in seen:
+        text, encoded = lookup(token_id)
+        if not encoded or text in seen or text[:1].isspace() != spaced:
             continue
         seen.add(text)
-        encoded = _reencode(target_tokenizer, text)
-        if encoded:
-            out.append(encoded)
+        out.append(encoded)
         if len(out) == top_k:
             break
     return out
@@ -197,6 +215,7 @@ def clm_candidates(
             ids.extend(generator_tokenizer(piece, add_special_tokens=False)["input_ids"])
         prepared.append((segments, ids, starts))
     fetch = min(top_k * 3 + 8, len(generator_tokenizer))
+    lookup = _Reencoder(generator_tokenizer.decode, target_tokenizer)
     out: list[Candidates] = []
     for lo in range(0, len(prepared), batch_size):
         batch = prepared[lo:lo + batch_size]
@@ -210,8 +229,7 @@ def clm_candidates(
         ranked = logits.float().topk(fetch, dim=-1).indices.cpu()
         for row, (segments, _, starts) in enumerate(batch):
             out.append([
-                _collect(ranked[row, start - 1].tolist(), generator_tokenizer.decode,
-                         piece, target_tokenizer, top_k, special)
+                _collect(ranked[row, start - 1].tolist(), lookup, piece, top_k, special)
                 for piece, start in zip(segments, starts, strict=True)
             ])
     return out
@@ -243,6 +261,15 @@ def mlm_candidates(
     out: list[Candidates] = [[[] for _ in tokens] for tokens in canaries]
     pad = mlm_tokenizer.pad_token_id if mlm_tokenizer.pad_token_id is not None else 0
     fetch = min(top_k * 3 + 8, len(mlm_tokenizer))
+
+    def with_lead(lead: str) -> Callable[[int], str]:
+        def decode(token_id: int) -> str:
+            text = mlm_tokenizer.decode([token_id])
+            return text if not lead or text.startswith(lead) else lead + text.lstrip()
+        return decode
+
+    lookups = {lead: _Reencoder(with_lead(lead), target_tokenizer)
+               for lead in {job[3] for job in jobs}}
     for lo in range(0, len(jobs), batch_size):
         batch = jobs[lo:lo + batch_size]
         width = max(len(j[4]) for j in batch)
@@ -257,13 +284,7 @@ def mlm_candidates(
         ranked = logits[rows, cols].float().topk(fetch, dim=-1).indices.cpu()
         for k, row in enumerate(rows.tolist()):
             c, p, piece, lead, _ = batch[row]
-
-            def decode(token_id: int, lead: str = lead) -> str:
-                text = mlm_tokenizer.decode([token_id])
-                return text if text.startswith(lead) or not lead else lead + text.lstrip()
-
-            out[c][p] = _collect(ranked[k].tolist(), decode, piece, target_tokenizer,
-                                 top_k, special)
+            out[c][p] = _collect(ranked[k].tolist(), lookups[lead], piece, top_k, special)
     return out
 
 
