@@ -244,7 +244,9 @@ def bootstrap_auc_ci(
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def tpr_at_fpr(scores: Sequence[float], is_member: Sequence[bool], fpr_target: float) -> float:
+def tpr_at_fpr(
+    scores: Sequence[float], is_member: Sequence[bool], fpr_target: float, *, warn: bool = True
+) -> float:
     """Highest TPR at FPR <= ``fpr_target`` (members positive; ``-score`` decides).
 
     Warns when fewer than ``1 / fpr_target`` non-members make the operating point
@@ -252,7 +254,7 @@ def tpr_at_fpr(scores: Sequence[float], is_member: Sequence[bool], fpr_target: f
     """
     y = _labels(is_member)
     n_non = int((~y).sum())
-    if n_non * fpr_target < 1:
+    if warn and n_non * fpr_target < 1:
         logger.warning(
             "TPR at %.3g%% FPR from %d non-members is not meaningful (needs >= %d)",
             100 * fpr_target, n_non, math.ceil(1 / fpr_target),
@@ -275,6 +277,7 @@ def evaluate_scores(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     random_state: int = 0,
+    warn: bool = True,
 ) -> dict[str, float]:
     """AUC, its bootstrap interval, TPR at 1 % / 10 % FPR and the set sizes."""
     s = np.asarray(scores, dtype=np.float64)
@@ -283,6 +286,7 @@ def evaluate_scores(
                                  confidence=confidence, random_state=random_state)
     return {
         "auc": auc(s, y), "ci_low": low, "ci_high": high,
-        "tpr_at_1": tpr_at_fpr(s, y, 0.01), "tpr_at_10": tpr_at_fpr(s, y, 0.10),
+        "tpr_at_1": tpr_at_fpr(s, y, 0.01, warn=warn),
+        "tpr_at_10": tpr_at_fpr(s, y, 0.10, warn=warn),
         "n_members": int(y.sum()), "n_non_members": int((~y).sum()),
     }

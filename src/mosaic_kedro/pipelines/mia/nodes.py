@@ -145,6 +145,12 @@ def evaluate(mia_scores_table: pd.DataFrame, config: dict[str, Any]) -> tuple[pd
     """AUC (members positive), bootstrap CI, TPR at 1 % / 10 % FPR per condition and
     score (``auc_table``), and the ROC curves (``roc_curves``)."""
     b = config["bootstrap"]
+    fewest = int((mia_scores_table["set"] != mia_scores.MEMBER).groupby(
+        [mia_scores_table["condition"], mia_scores_table["score"]]).sum().min())
+    for fpr in (0.01, 0.10):
+        if fewest * fpr < 1:
+            logger.warning("TPR at %g%% FPR is not meaningful with %d non-members (needs "
+                           ">= %d); reported anyway", 100 * fpr, fewest, round(1 / fpr))
     keys = ["model", "condition", "kind", "value", "seed", "num_copies", "score"]
     table, curves = [], []
     for key, group in mia_scores_table.groupby(keys, sort=False):
@@ -155,7 +161,7 @@ def evaluate(mia_scores_table: pd.DataFrame, config: dict[str, Any]) -> tuple[pd
             raise ValueError(f"non-finite {meta['score']} scores in {meta['condition']}")
         table.append({**meta, **mia_scores.evaluate_scores(
             values, is_member, n_resamples=b["n_resamples"], confidence=b["confidence"],
-            random_state=b["random_state"])})
+            random_state=b["random_state"], warn=False)})
         roc = mia_scores.roc_points(values, is_member)
         curves.append(roc[["fpr", "tpr"]].assign(**{k: meta[k] for k in ROC_COLUMNS[:6]}))
     auc_table = pd.DataFrame(table)[AUC_TABLE_COLUMNS]
