@@ -76,6 +76,11 @@ pub trait Idx: Copy + Send + Sync + Eq + Ord + std::fmt::Debug + Default + 'stat
     const BYTES: usize;
     fn from_usize(x: usize) -> Self;
     fn to_usize(self) -> usize;
+    /// Bitwise complement (used as a flag by the induced sort; positions are
+    /// below 2^31 for u32 pointers, so the top bit is free).
+    fn flip(self) -> Self;
+    /// Greater than zero as a signed number (set, non-zero, not flipped).
+    fn is_pos(self) -> bool;
 }
 
 impl Idx for u32 {
@@ -89,6 +94,14 @@ impl Idx for u32 {
     fn to_usize(self) -> usize {
         self as usize
     }
+    #[inline(always)]
+    fn flip(self) -> Self {
+        !self
+    }
+    #[inline(always)]
+    fn is_pos(self) -> bool {
+        (self as i32) > 0
+    }
 }
 
 impl Idx for u64 {
@@ -101,5 +114,13 @@ impl Idx for u64 {
     #[inline(always)]
     fn to_usize(self) -> usize {
         self as usize
+    }
+    #[inline(always)]
+    fn flip(self) -> Self {
+        !self
+    }
+    #[inline(always)]
+    fn is_pos(self) -> bool {
+        (self as i64) > 0
     }
 }

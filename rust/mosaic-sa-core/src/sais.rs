@@ -54,81 +54,107 @@ fn prefetch<T>(p: *const T) {
 
 const PF: usize = 32;
 
-fn induce<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, cnt: &[I], bkt: &mut [I]) {
+/// Induced sorting (L pass left to right, S pass right to left) from the
+/// seeds in `sa` (empty slots are 0). Types are not read from a bit vector:
+/// as in Mori's sais, an entry is stored complemented when its predecessor must
+/// not be induced in the current pass (the predecessor's type follows from
+/// comparing two adjacent symbols, which share a cache line), and complemented
+/// entries are restored when the scan passes them. The current bucket's
+/// pointer is cached in a register.
+fn induce<I: Idx>(t: &[I], sa: &mut [I], cnt: &[I], bkt: &mut [I]) {
     let n = t.len();
     assert_eq!(sa.len(), n);
-    assert_eq!(st.len(), n);
+    assert!(n >= 1 && bkt.len() == cnt.len());
+    debug_assert!(t.iter().all(|c| c.to_usize() < bkt.len()));
     bucket_starts(cnt, bkt);
-    // the suffix n-1 is L-type and follows the virtual sentinel
-    {
-        let c = t[n - 1].to_usize();
-        sa[bkt[c].to_usize()] = I::from_usize(n - 1);
-        bkt[c] = I::from_usize(bkt[c].to_usize() + 1);
-    }
     let tp = t.as_ptr();
     let sp = sa.as_mut_ptr();
-    let words = st.words().as_ptr();
-    // SAFETY: every value stored in sa is a position < n or EMPTY; symbols are
-    // < k = bkt.len() and bucket pointers stay inside [0, n) by construction of
-    // SA-IS; prefetch addresses are only hints (computed with wrapping arithmetic).
+    let bp = bkt.as_mut_ptr();
+    // SAFETY: symbols are < k = bkt.len() (debug-asserted above); every positive
+    // (non-flipped) value read from sa is a position in 1..n, so j = value - 1
+    // and j - 1 (only read when j > 0) are < n; bucket pointers stay inside
+    // [0, n) by the invariants of induced sorting (L pass: the write slot of a
+    // bucket never passes its end; S pass: never below its start), checked by
+    // debug_asserts; prefetch addresses use wrapping arithmetic and are hints.
     unsafe {
-        let stget = |i: usize| (*words.add(i >> 6) >> (i & 63)) & 1 != 0;
+        let chr = |i: usize| (*tp.add(i)).to_usize();
+        // L pass. Suffix n-1 is L-type and follows the virtual sentinel.
+        let j = n - 1;
+        let mut c1 = chr(j);
+        let mut b = (*bp.add(c1)).to_usize();
+        *sp.add(b) = if j > 0 && chr(j - 1) < c1 { I::from_usize(j).flip() } else { I::from_usize(j) };
+        b += 1;
         for i in 0..n {
-            if i + PF < n {
-                let q = (*sp.add(i + PF)).to_usize();
-                prefetch(tp.wrapping_add(q.wrapping_sub(1)));
-            }
-            let j = *sp.add(i);
-            if j != I::EMPTY {
-                let j = j.to_usize();
-                if j > 0 && !stget(j - 1) {
-                    let c = (*tp.add(j - 1)).to_usize();
-                    let b = bkt.get_unchecked_mut(c);
-                    let bv = b.to_usize();
-                    *sp.add(bv) = I::from_usize(j - 1);
-                    *b = I::from_usize(bv + 1);
+            // staged prefetch: the symbols 2*PF entries ahead, then the bucket
+            // cursor and the slot it points to PF entries ahead
+            if i + 2 * PF < n {
+                let q = *sp.add(i + 2 * PF);
+                if q.is_pos() {
+                    prefetch(tp.wrapping_add(q.to_usize().wrapping_sub(2)));
+                }
+                let q = *sp.add(i + PF);
+                if q.is_pos() {
+                    let c = chr(q.to_usize() - 1);
+                    prefetch(bp.add(c));
+                }
+                let q = *sp.add(i + PF / 2);
+                if q.is_pos() {
+                    let c = chr(q.to_usize() - 1);
+                    prefetch(sp.wrapping_add((*bp.add(c)).to_usize()));
                 }
             }
+            let e = *sp.add(i);
+            *sp.add(i) = e.flip();
+            if e.is_pos() {
+                let j = e.to_usize() - 1;
+                let c0 = chr(j);
+                if c0 != c1 {
+                    *bp.add(c1) = I::from_usize(b);
+                    c1 = c0;
+                    b = (*bp.add(c1)).to_usize();
+                }
+                debug_assert!(b < n && b > i);
+                *sp.add(b) = if j > 0 && chr(j - 1) < c1 { I::from_usize(j).flip() } else { I::from_usize(j) };
+                b += 1;
+            }
         }
+        // S pass
         bucket_ends(cnt, bkt);
+        c1 = 0;
+        b = (*bp).to_usize();
         for i in (0..n).rev() {
-            if i >= PF {
-                let q = (*sp.add(i - PF)).to_usize();
-                prefetch(tp.wrapping_add(q.wrapping_sub(1)));
-            }
-            let j = *sp.add(i);
-            if j != I::EMPTY {
-                let j = j.to_usize();
-                if j > 0 && stget(j - 1) {
-                    let c = (*tp.add(j - 1)).to_usize();
-                    let b = bkt.get_unchecked_mut(c);
-                    let bv = b.to_usize() - 1;
-                    *b = I::from_usize(bv);
-                    *sp.add(bv) = I::from_usize(j - 1);
+            if i >= 2 * PF {
+                let q = *sp.add(i - 2 * PF);
+                if q.is_pos() {
+                    prefetch(tp.wrapping_add(q.to_usize().wrapping_sub(2)));
+                }
+                let q = *sp.add(i - PF);
+                if q.is_pos() {
+                    let c = chr(q.to_usize() - 1);
+                    prefetch(bp.add(c));
+                }
+                let q = *sp.add(i - PF / 2);
+                if q.is_pos() {
+                    let c = chr(q.to_usize() - 1);
+                    prefetch(sp.wrapping_add((*bp.add(c)).to_usize().wrapping_sub(1)));
                 }
             }
-        }
-    }
-}
-
-fn lms_equal<I: Idx>(t: &[I], st: &BitVec, a: usize, b: usize) -> bool {
-    let n = t.len();
-    let mut d = 0;
-    loop {
-        if a + d == n || b + d == n {
-            return false; // the sentinel is unique
-        }
-        if t[a + d] != t[b + d] || st.get(a + d) != st.get(b + d) {
-            return false;
-        }
-        if d > 0 {
-            let la = is_lms(st, a + d);
-            let lb = is_lms(st, b + d);
-            if la || lb {
-                return la && lb;
+            let e = *sp.add(i);
+            if e.is_pos() {
+                let j = e.to_usize() - 1;
+                let c0 = chr(j);
+                if c0 != c1 {
+                    *bp.add(c1) = I::from_usize(b);
+                    c1 = c0;
+                    b = (*bp.add(c1)).to_usize();
+                }
+                debug_assert!(b >= 1 && b <= i);
+                b -= 1;
+                *sp.add(b) = if j == 0 || chr(j - 1) > c1 { I::from_usize(j).flip() } else { I::from_usize(j) };
+            } else {
+                *sp.add(i) = e.flip();
             }
         }
-        d += 1;
     }
 }
 
@@ -144,6 +170,7 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         sa[0] = I::from_usize(0);
         return;
     }
+    assert!(I::BYTES > 4 || n < (1usize << 31), "u32 pointers need n < 2^31");
     let mut st = BitVec::new(n);
     for i in (0..n - 1).rev() {
         let (a, b) = (t[i], t[i + 1]);
@@ -159,7 +186,7 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     let mut bkt = vec![I::from_usize(0); k];
 
     // stage 1: sort LMS substrings
-    sa.fill(I::EMPTY);
+    sa.fill(I::from_usize(0));
     bucket_ends(&cnt, &mut bkt);
     for i in 1..n {
         if is_lms(&st, i) {
@@ -169,7 +196,7 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
             sa[b] = I::from_usize(i);
         }
     }
-    induce(t, sa, &st, &cnt, &mut bkt);
+    induce(t, sa, &cnt, &mut bkt);
 
     let mut m = 0;
     for i in 0..n {
@@ -187,18 +214,37 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     for x in sa[m..].iter_mut() {
         *x = I::EMPTY;
     }
+    // length of each LMS substring (to the next LMS position inclusive; the
+    // last one runs to the virtual sentinel at n), stored at sa[m + pos/2]
+    {
+        let mut next = n;
+        for i in (1..n).rev() {
+            if is_lms(&st, i) {
+                sa[m + i / 2] = I::from_usize(next - i + 1);
+                next = i;
+            }
+        }
+    }
+    // name them: two LMS substrings are equal iff they have the same length,
+    // neither contains the sentinel and their symbols are equal (the types
+    // then agree too: both end with an S-type symbol)
     let mut names = 0usize;
-    let mut prev = usize::MAX;
+    let (mut q, mut qlen) = (n, 0usize);
     for i in 0..m {
         if i + 8 < m {
-            prefetch(t.as_ptr().wrapping_add(sa[i + 8].to_usize()));
+            let r = sa[i + 8].to_usize();
+            prefetch(t.as_ptr().wrapping_add(r));
+            prefetch(sa.as_ptr().wrapping_add(m + r / 2));
         }
-        let pos = sa[i].to_usize();
-        if prev == usize::MAX || !lms_equal(t, &st, prev, pos) {
+        let p = sa[i].to_usize();
+        let plen = sa[m + p / 2].to_usize();
+        let same = plen == qlen && p + plen <= n && q + qlen <= n && t[p..p + plen] == t[q..q + plen];
+        if !same {
             names += 1;
-            prev = pos;
+            q = p;
+            qlen = plen;
         }
-        sa[m + pos / 2] = I::from_usize(names - 1);
+        sa[m + p / 2] = I::from_usize(names - 1);
     }
     // gather the reduced string into the tail, in text order
     let mut j = n;
@@ -230,22 +276,28 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         }
     }
     for i in 0..m {
+        if i + PF < m {
+            prefetch(sa.as_ptr().wrapping_add(n - m + sa[i + PF].to_usize()));
+        }
         sa[i] = sa[n - m + sa[i].to_usize()];
     }
     for x in sa[m..].iter_mut() {
-        *x = I::EMPTY;
+        *x = I::from_usize(0);
     }
     // stage 3: place sorted LMS suffixes at their bucket ends and induce
     bucket_ends(&cnt, &mut bkt);
     for i in (0..m).rev() {
+        if i >= PF {
+            prefetch(t.as_ptr().wrapping_add(sa[i - PF].to_usize()));
+        }
         let p = sa[i].to_usize();
-        sa[i] = I::EMPTY;
+        sa[i] = I::from_usize(0);
         let c = t[p].to_usize();
         let b = bkt[c].to_usize() - 1;
         bkt[c] = I::from_usize(b);
         sa[b] = I::from_usize(p);
     }
-    induce(t, sa, &st, &cnt, &mut bkt);
+    induce(t, sa, &cnt, &mut bkt);
 }
 
 // ----------------------------------------------------------------- alphabet
