@@ -432,7 +432,10 @@ pub fn merge_parts<T: Token, I: Idx>(
     }
     // occ lists: for each token c, ranks r (ascending) with BWT_A[r] == c
     let mut start = vec![0usize; alpha + 1];
-    for &p in &sa_a {
+    for (r, &p) in sa_a.iter().enumerate() {
+        if r + PF < na {
+            prefetch(text.as_ptr().wrapping_add(sa_a[r + PF].to_usize().wrapping_sub(1)));
+        }
         let p = p.to_usize();
         if p > a0 && !text[p - 1].is_sep() {
             start[amap.id(text[p - 1]) + 1] += 1;
@@ -444,6 +447,9 @@ pub fn merge_parts<T: Token, I: Idx>(
     let mut fill = start.clone();
     let mut occ: Vec<I> = vec![I::default(); start[alpha]];
     for (r, &p) in sa_a.iter().enumerate() {
+        if r + PF < na {
+            prefetch(text.as_ptr().wrapping_add(sa_a[r + PF].to_usize().wrapping_sub(1)));
+        }
         let p = p.to_usize();
         if p > a0 && !text[p - 1].is_sep() {
             let c = amap.id(text[p - 1]);
@@ -489,6 +495,20 @@ pub fn merge_parts<T: Token, I: Idx>(
         }
     }
     let last = if a1 > a0 && !text[a1 - 1].is_sep() { Some(amap.id(text[a1 - 1])) } else { None };
+    // everything a rank query needs about token c, in one cache line
+    let meta: Vec<Meta> = (0..alpha)
+        .map(|c| Meta {
+            c_less: c_less[c],
+            start: start[c],
+            len: start[c + 1] - start[c],
+            dir_start: dir_start[c],
+            shift: shifts[c],
+            has_dir: dir_start[c + 1] > dir_start[c],
+        })
+        .collect();
+    drop(c_less);
+    drop(dir_start);
+    drop(shifts);
 
     // gap values of the second part, by position; chunks start at separators
     let mut g: Vec<I> = vec![I::default(); nb];
@@ -516,32 +536,7 @@ pub fn merge_parts<T: Token, I: Idx>(
                     break;
                 }
                 let (x, y) = (bounds[ci], bounds[ci + 1]);
-                let mut gnext = na;
-                for pos in (x..y).rev() {
-                    let tk = text[pos];
-                    let gv = if tk.is_sep() {
-                        na
-                    } else {
-                        let c = amap.id(tk);
-                        let lst = &occ[start[c]..start[c + 1]];
-                        let r = if dir_start[c + 1] > dir_start[c] {
-                            let d = gnext >> shifts[c];
-                            let lo = dir[dir_start[c] + d].to_usize();
-                            let hi = dir[dir_start[c] + d + 1].to_usize();
-                            lo + lst[lo..hi].partition_point(|&v| v.to_usize() < gnext)
-                        } else {
-                            lst.partition_point(|&v| v.to_usize() < gnext)
-                        };
-                        let extra = match last {
-                            Some(lc) if lc == c && (pos + 1 == b1 || text[pos + 1].is_sep()) => 1,
-                            _ => 0,
-                        };
-                        c_less[c] + r + extra
-                    };
-                    // SAFETY: chunks are disjoint
-                    unsafe { gp.write(pos - b0, I::from_usize(gv)) };
-                    gnext = gv;
-                }
+                gap_chunk(text, amap, &meta, &occ, &dir, x, y, b1, na, last, b0, gp);
             });
         }
     });
@@ -549,7 +544,10 @@ pub fn merge_parts<T: Token, I: Idx>(
     drop(dir);
     let mut out: Vec<I> = Vec::with_capacity(na + nb);
     let mut i = 0;
-    for &p in &sa_b {
+    for (k, &p) in sa_b.iter().enumerate() {
+        if k + PF < nb {
+            prefetch(g.as_ptr().wrapping_add(sa_b[k + PF].to_usize().wrapping_sub(b0)));
+        }
         let gv = g[p.to_usize() - b0].to_usize();
         while i < gv {
             out.push(sa_a[i]);
@@ -559,6 +557,155 @@ pub fn merge_parts<T: Token, I: Idx>(
     }
     out.extend_from_slice(&sa_a[i..]);
     out
+}
+
+#[repr(align(64))]
+#[derive(Clone, Copy)]
+struct Meta {
+    c_less: usize,
+    start: usize,
+    len: usize,
+    dir_start: usize,
+    shift: u32,
+    has_dir: bool,
+}
+
+/// Chains of the backward search that run interleaved: one per document.
+const CHAINS: usize = 24;
+
+#[derive(Clone, Copy, Default)]
+struct Chain {
+    pos: usize,  // next position to compute (exclusive upper end while running)
+    stop: usize, // first position of the document (a separator)
+    gnext: usize,
+    phase: u8,
+    c: usize,
+    lo: usize,
+    hi: usize,
+}
+
+/// Gap values of the positions `[x, y)` of the second part (x a separator, y a
+/// separator or the end `b1`). Each document is an independent chain of rank
+/// queries (g(pos) depends on g(pos + 1)); `CHAINS` documents advance in
+/// round-robin, each step split in phases that prefetch the directory entry and
+/// then the occurrence-list block, so the cache misses of different chains
+/// overlap instead of serializing.
+#[allow(clippy::too_many_arguments)]
+fn gap_chunk<T: Token, I: Idx>(
+    text: &[T],
+    amap: &AlphaMap,
+    meta: &[Meta],
+    occ: &[I],
+    dir: &[I],
+    x: usize,
+    y: usize,
+    b1: usize,
+    na: usize,
+    last: Option<usize>,
+    b0: usize,
+    gp: SyncPtr<I>,
+) {
+    // documents [s, e) of the chunk, taken from the back
+    let mut doc_end = y;
+    let mut scan = y; // positions >= scan are assigned to chains
+    let next_doc = |scan: &mut usize, doc_end: &mut usize| -> Option<(usize, usize)> {
+        if *scan <= x {
+            return None;
+        }
+        let e = *doc_end;
+        let mut s = e - 1;
+        while s > x && !text[s].is_sep() {
+            s -= 1;
+        }
+        *scan = s;
+        *doc_end = s;
+        Some((s, e))
+    };
+    let mut chains: Vec<Chain> = Vec::with_capacity(CHAINS);
+    for _ in 0..CHAINS {
+        match next_doc(&mut scan, &mut doc_end) {
+            Some((s, e)) => chains.push(Chain { pos: e, stop: s, gnext: na, ..Default::default() }),
+            None => break,
+        }
+    }
+    while !chains.is_empty() {
+        let mut k = 0;
+        while k < chains.len() {
+            let ch = &mut chains[k];
+            match ch.phase {
+                0 => {
+                    // start the step for position ch.pos - 1
+                    let pos = ch.pos - 1;
+                    let tk = text[pos];
+                    if tk.is_sep() {
+                        // SAFETY: chunks (and documents) are disjoint
+                        unsafe { gp.write(pos - b0, I::from_usize(na)) };
+                        ch.gnext = na;
+                        ch.pos = pos;
+                    } else {
+                        let c = amap.id(tk);
+                        let m = &meta[c];
+                        ch.c = c;
+                        if m.has_dir {
+                            let d = m.dir_start + (ch.gnext >> m.shift);
+                            prefetch(dir.as_ptr().wrapping_add(d));
+                            ch.lo = d;
+                            ch.phase = 1;
+                        } else {
+                            prefetch(occ.as_ptr().wrapping_add(m.start));
+                            ch.lo = 0;
+                            ch.hi = m.len;
+                            ch.phase = 2;
+                        }
+                    }
+                }
+                1 => {
+                    let m = &meta[ch.c];
+                    let d = ch.lo;
+                    ch.lo = dir[d].to_usize();
+                    ch.hi = dir[d + 1].to_usize();
+                    prefetch(occ.as_ptr().wrapping_add(m.start + ch.lo));
+                    ch.phase = 2;
+                }
+                _ => {
+                    let pos = ch.pos - 1;
+                    let m = &meta[ch.c];
+                    let lst = &occ[m.start..m.start + m.len];
+                    let g = ch.gnext;
+                    let r = ch.lo + lst[ch.lo..ch.hi].partition_point(|&v| v.to_usize() < g);
+                    let extra = match last {
+                        Some(lc) if lc == ch.c && (pos + 1 == b1 || text[pos + 1].is_sep()) => 1,
+                        _ => 0,
+                    };
+                    let gv = m.c_less + r + extra;
+                    // SAFETY: chunks (and documents) are disjoint
+                    unsafe { gp.write(pos - b0, I::from_usize(gv)) };
+                    ch.gnext = gv;
+                    ch.pos = pos;
+                    ch.phase = 0;
+                    if pos > ch.stop {
+                        let tk = text[pos - 1];
+                        if !tk.is_sep() {
+                            prefetch(meta.as_ptr().wrapping_add(amap.id(tk)));
+                        }
+                    }
+                }
+            }
+            let ch = &mut chains[k];
+            if ch.phase == 0 && ch.pos == ch.stop {
+                match next_doc(&mut scan, &mut doc_end) {
+                    Some((s, e)) => {
+                        chains[k] = Chain { pos: e, stop: s, gnext: na, ..Default::default() };
+                    }
+                    None => {
+                        chains.swap_remove(k);
+                        continue;
+                    }
+                }
+            }
+            k += 1;
+        }
+    }
 }
 
 /// Split `[0, n)` into at most `parts` ranges whose inner boundaries are
