@@ -16,7 +16,12 @@ import pandas as pd
 
 from mosaic_kedro import perturbations as P
 from mosaic_kedro.grid import conditions
-from mosaic_kedro.models import LoadedModel, load_causal_lm, load_masked_lm
+from mosaic_kedro.models import (
+    LoadedModel,
+    load_causal_lm,
+    load_masked_lm,
+    load_tokenizer,
+)
 from mosaic_kedro.params import ParameterError, parse_params
 from mosaic_kedro.pipelines.perturbation.params import PerturbationParams
 
@@ -129,7 +134,6 @@ def make_sampled_copies(
     if strategy in ("random", "mlm_random"):
         source = None
         if strategy == "mlm_random":
-            from mosaic_kedro.models import load_tokenizer
             source = load_tokenizer(p.mlm_model)
         sampler = P.VocabSampler(tok, source)
 
