@@ -11,7 +11,12 @@ import pandas as pd
 from mosaic_kedro import books as books_lib
 from mosaic_kedro import lm_training
 from mosaic_kedro.datasets import ModelReference
-from mosaic_kedro.models import LoadedModel, ModelSpec, check_available, load_embedded_smollm2
+from mosaic_kedro.models import (
+    LoadedModel,
+    ModelSpec,
+    check_available,
+    load_embedded_smollm2,
+)
 from mosaic_kedro.params import parse_params
 from mosaic_kedro.pipelines.preparation.params import PreparationParams
 
