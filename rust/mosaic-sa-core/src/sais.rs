@@ -179,7 +179,10 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         }
     }
     let mut cnt = vec![I::from_usize(0); k];
-    for &c in t {
+    for (i, &c) in t.iter().enumerate() {
+        if i + PF < n {
+            prefetch(cnt.as_ptr().wrapping_add(t[i + PF].to_usize()));
+        }
         let x = &mut cnt[c.to_usize()];
         *x = I::from_usize(x.to_usize() + 1);
     }
@@ -189,6 +192,10 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     sa.fill(I::from_usize(0));
     bucket_ends(&cnt, &mut bkt);
     for i in 1..n {
+        if i + 2 * PF < n {
+            prefetch(bkt.as_ptr().wrapping_add(t[i + 2 * PF].to_usize()));
+            prefetch(sa.as_ptr().wrapping_add(bkt[t[i + PF].to_usize()].to_usize().wrapping_sub(1)));
+        }
         if is_lms(&st, i) {
             let c = t[i].to_usize();
             let b = bkt[c].to_usize() - 1;
@@ -387,7 +394,21 @@ fn sort_symbols<I: Idx>(sym: Vec<I>, k: usize, s: usize) -> Vec<I> {
 /// symbol string is built (peak memory: 4n symbols + 4n pointers + buckets).
 pub fn suffix_array_owned<T: Token, I: Idx>(text: Vec<T>, vocab: usize, parts: usize, threads: usize) -> Vec<I> {
     if part_bounds(&text, parts).len() > 1 {
-        return suffix_array(&text, vocab, parts, threads);
+        // the last merge frees the text once the gap values are known
+        let amap = AlphaMap::new(&text, vocab);
+        let mut level = parts_until_two::<T, I>(&text, &amap, parts, threads);
+        if level.len() == 1 {
+            return level.pop().unwrap().2;
+        }
+        let (b0, b1, sa_b) = level.pop().unwrap();
+        let (a0, a1, sa_a) = level.pop().unwrap();
+        let step = crate::util::Step::new("merging 2 parts");
+        let g = merge_gaps(&text, &amap, (a0, a1, &sa_a), (b0, b1), threads);
+        drop(text);
+        drop(amap);
+        let m = merge_out(&sa_a, &sa_b, &g, b0, threads);
+        step.done();
+        return m;
     }
     let n = text.len();
     if n == 0 {
@@ -412,8 +433,21 @@ pub fn merge_parts<T: Token, I: Idx>(
     b: (usize, usize, Vec<I>),
     threads: usize,
 ) -> Vec<I> {
+    let g = merge_gaps(text, amap, (a.0, a.1, &a.2), (b.0, b.1), threads);
+    merge_out(&a.2, &b.2, &g, b.0, threads)
+}
+
+/// Gap values of the second part `[b0, b1)` against the suffix array of the
+/// first part `[a0, a1)`, indexed by position - b0 (see [`merge_parts`]).
+pub fn merge_gaps<T: Token, I: Idx>(
+    text: &[T],
+    amap: &AlphaMap,
+    a: (usize, usize, &[I]),
+    b: (usize, usize),
+    threads: usize,
+) -> Vec<I> {
     let (a0, a1, sa_a) = a;
-    let (b0, b1, sa_b) = b;
+    let (b0, b1) = b;
     assert_eq!(a1, b0);
     assert!(b0 < text.len() && text[b0].is_sep());
     let na = a1 - a0;
@@ -430,34 +464,70 @@ pub fn merge_parts<T: Token, I: Idx>(
     for i in 1..=alpha {
         c_less[i] += c_less[i - 1];
     }
-    // occ lists: for each token c, ranks r (ascending) with BWT_A[r] == c
+    // occ lists: for each token c, ranks r (ascending) with BWT_A[r] == c;
+    // built on all threads over rank chunks (per-chunk counts give each chunk
+    // its write offsets, so every list stays ascending)
+    let threads = threads.max(1);
+    let rchunks = chunks(na, threads);
+    let bwt = |r: usize| -> Option<usize> {
+        let p = sa_a[r].to_usize();
+        if p > a0 && !text[p - 1].is_sep() {
+            Some(amap.id(text[p - 1]))
+        } else {
+            None
+        }
+    };
+    let pf = |r: usize, end: usize| {
+        if r + PF < end {
+            prefetch(text.as_ptr().wrapping_add(sa_a[r + PF].to_usize().wrapping_sub(1)));
+        }
+    };
+    let mut counts: Vec<Vec<usize>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = rchunks
+            .iter()
+            .map(|&(x, y)| {
+                sc.spawn(move || {
+                    let mut cc = vec![0usize; alpha];
+                    for r in x..y {
+                        pf(r, y);
+                        if let Some(c) = bwt(r) {
+                            cc[c] += 1;
+                        }
+                    }
+                    cc
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
     let mut start = vec![0usize; alpha + 1];
-    for (r, &p) in sa_a.iter().enumerate() {
-        if r + PF < na {
-            prefetch(text.as_ptr().wrapping_add(sa_a[r + PF].to_usize().wrapping_sub(1)));
+    for c in 0..alpha {
+        let mut s = start[c];
+        for cc in counts.iter_mut() {
+            let v = cc[c];
+            cc[c] = s; // becomes this chunk's write offset for c
+            s += v;
         }
-        let p = p.to_usize();
-        if p > a0 && !text[p - 1].is_sep() {
-            start[amap.id(text[p - 1]) + 1] += 1;
-        }
+        start[c + 1] = s;
     }
-    for i in 1..=alpha {
-        start[i] += start[i - 1];
-    }
-    let mut fill = start.clone();
     let mut occ: Vec<I> = vec![I::default(); start[alpha]];
-    for (r, &p) in sa_a.iter().enumerate() {
-        if r + PF < na {
-            prefetch(text.as_ptr().wrapping_add(sa_a[r + PF].to_usize().wrapping_sub(1)));
-        }
-        let p = p.to_usize();
-        if p > a0 && !text[p - 1].is_sep() {
-            let c = amap.id(text[p - 1]);
-            occ[fill[c]] = I::from_usize(r);
-            fill[c] += 1;
-        }
+    {
+        let op = SyncPtr(occ.as_mut_ptr());
+        std::thread::scope(|sc| {
+            for (&(x, y), mut fill) in rchunks.iter().zip(counts) {
+                sc.spawn(move || {
+                    for r in x..y {
+                        pf(r, y);
+                        if let Some(c) = bwt(r) {
+                            // SAFETY: each chunk writes its own offsets range of list c
+                            unsafe { op.write(fill[c], I::from_usize(r)) };
+                            fill[c] += 1;
+                        }
+                    }
+                });
+            }
+        });
     }
-    drop(fill);
     // directory over each large occ list: dir[d] = number of list values below
     // d << shift, so a rank query is one directory read plus a search among ~8
     // values instead of a binary search over the whole list
@@ -540,22 +610,51 @@ pub fn merge_parts<T: Token, I: Idx>(
             });
         }
     });
-    drop(occ);
-    drop(dir);
-    let mut out: Vec<I> = Vec::with_capacity(na + nb);
-    let mut i = 0;
-    for (k, &p) in sa_b.iter().enumerate() {
-        if k + PF < nb {
-            prefetch(g.as_ptr().wrapping_add(sa_b[k + PF].to_usize().wrapping_sub(b0)));
+    g
+}
+
+/// Merge two suffix arrays given the gap values of the second part (indexed by
+/// position - b0): the suffix `p` of the second part follows exactly `g[p - b0]`
+/// suffixes of the first part. The output is split over threads at ranks of
+/// the second part (gap values are non-decreasing along its suffix array).
+pub fn merge_out<I: Idx>(sa_a: &[I], sa_b: &[I], g: &[I], b0: usize, threads: usize) -> Vec<I> {
+    let (na, nb) = (sa_a.len(), sa_b.len());
+    let mut out: Vec<I> = vec![I::default(); na + nb];
+    let gap = |k: usize| g[sa_b[k].to_usize() - b0].to_usize();
+    let bc = chunks(nb, threads.max(1));
+    let op = SyncPtr(out.as_mut_ptr());
+    std::thread::scope(|sc| {
+        for (j, &(x, y)) in bc.iter().enumerate() {
+            let ia0 = if j == 0 { 0 } else { gap(x) };
+            let ia1 = if j + 1 == bc.len() { na } else { gap(y) };
+            sc.spawn(move || {
+                let mut i = ia0;
+                let mut o = x + ia0;
+                for k in x..y {
+                    if k + PF < y {
+                        prefetch(g.as_ptr().wrapping_add(sa_b[k + PF].to_usize().wrapping_sub(b0)));
+                    }
+                    let gv = gap(k);
+                    debug_assert!(gv >= i && gv <= ia1);
+                    // SAFETY: chunk j writes out[x + ia0 .. y + ia1), disjoint
+                    // from the other chunks' ranges (gap values are monotone)
+                    while i < gv {
+                        unsafe { op.write(o, sa_a[i]) };
+                        i += 1;
+                        o += 1;
+                    }
+                    unsafe { op.write(o, sa_b[k]) };
+                    o += 1;
+                }
+                while i < ia1 {
+                    unsafe { op.write(o, sa_a[i]) };
+                    i += 1;
+                    o += 1;
+                }
+                assert_eq!(o, y + ia1);
+            });
         }
-        let gv = g[p.to_usize() - b0].to_usize();
-        while i < gv {
-            out.push(sa_a[i]);
-            i += 1;
-        }
-        out.push(p);
-    }
-    out.extend_from_slice(&sa_a[i..]);
+    });
     out
 }
 
@@ -729,16 +828,14 @@ pub fn part_bounds<T: Token>(text: &[T], parts: usize) -> Vec<(usize, usize)> {
     b.windows(2).map(|w| (w[0], w[1])).collect()
 }
 
-/// Suffix array of `text` (tokens `< vocab` or separators) in the crate's suffix
-/// order. `parts > 1` builds that many parts (split at separators) on up to
-/// `threads` threads and merges them.
-pub fn suffix_array<T: Token, I: Idx>(text: &[T], vocab: usize, parts: usize, threads: usize) -> Vec<I> {
+/// Builds the parts of `text` on up to `threads` threads and merges them
+/// pairwise until at most two remain.
+fn parts_until_two<T: Token, I: Idx>(text: &[T], amap: &AlphaMap, parts: usize, threads: usize) -> Vec<(usize, usize, Vec<I>)> {
     let n = text.len();
-    let amap = AlphaMap::new(text, vocab);
     let threads = threads.max(1);
     let bounds = part_bounds(text, parts);
     if bounds.len() == 1 {
-        return build_part(text, 0, n, &amap);
+        return vec![(0, n, build_part(text, 0, n, amap))];
     }
     let step = crate::util::Step::new(format!("building {} parts on {threads} threads", bounds.len()));
     let results: Mutex<Vec<Option<Vec<I>>>> = Mutex::new(vec![None; bounds.len()]);
@@ -762,7 +859,7 @@ pub fn suffix_array<T: Token, I: Idx>(text: &[T], vocab: usize, parts: usize, th
         .zip(results.into_inner().unwrap())
         .map(|(&(s, e), sa)| (s, e, sa.unwrap()))
         .collect();
-    while level.len() > 1 {
+    while level.len() > 2 {
         let step = crate::util::Step::new(format!("merging {} parts", level.len()));
         let mut nextl = Vec::with_capacity(level.len().div_ceil(2));
         let mut it = level.into_iter();
@@ -779,5 +876,22 @@ pub fn suffix_array<T: Token, I: Idx>(text: &[T], vocab: usize, parts: usize, th
         level = nextl;
         step.done();
     }
-    level.pop().unwrap().2
+    level
+}
+
+/// Suffix array of `text` (tokens `< vocab` or separators) in the crate's suffix
+/// order. `parts > 1` builds that many parts (split at separators) on up to
+/// `threads` threads and merges them.
+pub fn suffix_array<T: Token, I: Idx>(text: &[T], vocab: usize, parts: usize, threads: usize) -> Vec<I> {
+    let amap = AlphaMap::new(text, vocab);
+    let mut level = parts_until_two::<T, I>(text, &amap, parts, threads);
+    if level.len() == 1 {
+        return level.pop().unwrap().2;
+    }
+    let b = level.pop().unwrap();
+    let a = level.pop().unwrap();
+    let step = crate::util::Step::new("merging 2 parts");
+    let m = merge_parts(text, &amap, a, b, threads);
+    step.done();
+    m
 }
