@@ -20,11 +20,14 @@ from mosaic_kedro.pipelines.injection import nodes
 
 OUTPUTS = ["injected_corpus", "injection_manifest"]
 
+_NAMES = ("__module__", "__name__", "__qualname__", "__doc__")
+
 
 def _bind(func: Callable[..., Any], /, **kwargs: Any) -> Callable[..., Any]:
     """``functools.partial`` keeping the function's name (for Kedro's logs)."""
-    bound = update_wrapper(partial(func, **kwargs), func)
+    bound = update_wrapper(partial(func, **kwargs), func, assigned=_NAMES)
     del bound.__wrapped__  # keep the partial's own signature for Kedro's input checks
+    bound.__annotations__ = {}  # string hints cannot resolve without the module's globals
     return bound
 
 

@@ -24,11 +24,14 @@ SHARED = {"canaries": "canaries", "base_model": "base_model",
           "generator_model": "generator_model"}
 PARAMS = {"params:perturbation": "params:perturbation"}
 
+_NAMES = ("__module__", "__name__", "__qualname__", "__doc__")
+
 
 def _bind(func: Callable[..., Any], /, **kwargs: Any) -> Callable[..., Any]:
     """``functools.partial`` keeping the function's name (for Kedro's logs)."""
-    bound = update_wrapper(partial(func, **kwargs), func)
+    bound = update_wrapper(partial(func, **kwargs), func, assigned=_NAMES)
     del bound.__wrapped__  # keep the partial's own signature for Kedro's input checks
+    bound.__annotations__ = {}  # string hints cannot resolve without the module's globals
     return bound
 
 
