@@ -7,6 +7,19 @@
 use crate::util::{chunks, BitVec, SyncPtr};
 use crate::{Idx, Token};
 
+const PF: usize = 32;
+
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Permuted LCP: `plcp[p]` = length of the longest common prefix (stopping at
 /// separators) of suffix p and the suffix just before it in `sa` (0 for the
 /// smallest suffix).
@@ -23,6 +36,9 @@ pub fn plcp<T: Token, I: Idx>(text: &[T], sa: &[I], threads: usize) -> Vec<I> {
         for (a, b) in chunks(n, threads) {
             sc.spawn(move || {
                 for k in a.max(1)..b {
+                    if k + PF < b {
+                        prefetch(pp.0.wrapping_add(sa[k + PF].to_usize()));
+                    }
                     // SAFETY: sa is a permutation, so indices sa[k] are distinct
                     unsafe { pp.write(sa[k].to_usize(), sa[k - 1]) };
                 }
@@ -34,6 +50,11 @@ pub fn plcp<T: Token, I: Idx>(text: &[T], sa: &[I], threads: usize) -> Vec<I> {
             sc.spawn(move || {
                 let mut h = 0usize;
                 for i in a..b {
+                    if i + PF < b {
+                        // SAFETY: index i + PF belongs to this chunk only
+                        let q = unsafe { pp.read(i + PF) }.to_usize();
+                        prefetch(text.as_ptr().wrapping_add(q));
+                    }
                     // SAFETY: index i belongs to this chunk only
                     let j = unsafe { pp.read(i) };
                     if j == I::EMPTY {
@@ -76,6 +97,9 @@ pub fn lcp_at_least<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, threa
                     let lo = w * 64;
                     let hi = (lo + 64).min(n);
                     for k in lo.max(1)..hi {
+                        if k + PF < n {
+                            prefetch(pl.as_ptr().wrapping_add(sa[k + PF].to_usize()));
+                        }
                         if pl[sa[k].to_usize()].to_usize() >= length {
                             word |= 1u64 << (k - lo);
                         }
