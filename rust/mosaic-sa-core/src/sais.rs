@@ -158,6 +158,63 @@ fn induce<I: Idx>(t: &[I], sa: &mut [I], cnt: &[I], bkt: &mut [I]) {
     }
 }
 
+/// Type bits (set = S-type) of `t` followed by a virtual sentinel, built a
+/// word at a time from the right.
+fn types<I: Idx>(t: &[I]) -> BitVec {
+    let n = t.len();
+    let mut st = BitVec::new(n);
+    let words = st.words_mut();
+    let mut s_next = false; // suffix n-1 is L-type (the sentinel is smallest)
+    let mut w = 0u64;
+    for i in (0..n - 1).rev() {
+        let (a, b) = (t[i], t[i + 1]);
+        let s = a < b || (a == b && s_next);
+        w |= (s as u64) << (i & 63);
+        if i & 63 == 0 {
+            words[i >> 6] = w;
+            w = 0;
+        }
+        s_next = s;
+    }
+    st
+}
+
+/// LMS bits of word `w`: S-type positions whose predecessor is L-type
+/// (position 0 is never LMS).
+#[inline(always)]
+fn lms_word(words: &[u64], w: usize) -> u64 {
+    let cur = words[w];
+    let carry = if w == 0 { 1 } else { words[w - 1] >> 63 };
+    cur & !((cur << 1) | carry)
+}
+
+/// Calls `f` on every LMS position, ascending.
+#[inline(always)]
+fn for_each_lms(st: &BitVec, mut f: impl FnMut(usize)) {
+    let words = st.words();
+    for w in 0..words.len() {
+        let mut x = lms_word(words, w);
+        while x != 0 {
+            f(w * 64 + x.trailing_zeros() as usize);
+            x &= x - 1;
+        }
+    }
+}
+
+/// Calls `f` on every LMS position, descending.
+#[inline(always)]
+fn for_each_lms_rev(st: &BitVec, mut f: impl FnMut(usize)) {
+    let words = st.words();
+    for w in (0..words.len()).rev() {
+        let mut x = lms_word(words, w);
+        while x != 0 {
+            let b = 63 - x.leading_zeros() as usize;
+            f(w * 64 + b);
+            x &= !(1u64 << b);
+        }
+    }
+}
+
 /// SA-IS: `sa` receives the suffix array of `t` (symbols `< k`), where the end
 /// of `t` is a virtual sentinel smaller than every symbol.
 pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
@@ -171,13 +228,7 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         return;
     }
     assert!(I::BYTES > 4 || n < (1usize << 31), "u32 pointers need n < 2^31");
-    let mut st = BitVec::new(n);
-    for i in (0..n - 1).rev() {
-        let (a, b) = (t[i], t[i + 1]);
-        if a < b || (a == b && st.get(i + 1)) {
-            st.set(i);
-        }
-    }
+    let st = types(t);
     let mut cnt = vec![I::from_usize(0); k];
     for (i, &c) in t.iter().enumerate() {
         if i + PF < n {
@@ -191,18 +242,16 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     // stage 1: sort LMS substrings
     sa.fill(I::from_usize(0));
     bucket_ends(&cnt, &mut bkt);
-    for i in 1..n {
+    for_each_lms(&st, |i| {
         if i + 2 * PF < n {
             prefetch(bkt.as_ptr().wrapping_add(t[i + 2 * PF].to_usize()));
             prefetch(sa.as_ptr().wrapping_add(bkt[t[i + PF].to_usize()].to_usize().wrapping_sub(1)));
         }
-        if is_lms(&st, i) {
-            let c = t[i].to_usize();
-            let b = bkt[c].to_usize() - 1;
-            bkt[c] = I::from_usize(b);
-            sa[b] = I::from_usize(i);
-        }
-    }
+        let c = t[i].to_usize();
+        let b = bkt[c].to_usize() - 1;
+        bkt[c] = I::from_usize(b);
+        sa[b] = I::from_usize(i);
+    });
     induce(t, sa, &cnt, &mut bkt);
 
     let mut m = 0;
@@ -225,12 +274,10 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     // last one runs to the virtual sentinel at n), stored at sa[m + pos/2]
     {
         let mut next = n;
-        for i in (1..n).rev() {
-            if is_lms(&st, i) {
-                sa[m + i / 2] = I::from_usize(next - i + 1);
-                next = i;
-            }
-        }
+        for_each_lms_rev(&st, |i| {
+            sa[m + i / 2] = I::from_usize(next - i + 1);
+            next = i;
+        });
     }
     // name them: two LMS substrings are equal iff they have the same length,
     // neither contains the sentinel and their symbols are equal (the types
@@ -238,8 +285,8 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     let mut names = 0usize;
     let (mut q, mut qlen) = (n, 0usize);
     for i in 0..m {
-        if i + 8 < m {
-            let r = sa[i + 8].to_usize();
+        if i + PF < m {
+            let r = sa[i + PF].to_usize();
             prefetch(t.as_ptr().wrapping_add(r));
             prefetch(sa.as_ptr().wrapping_add(m + r / 2));
         }
@@ -276,12 +323,10 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     }
     // map reduced suffixes back to LMS positions
     let mut j = n - m;
-    for i in 1..n {
-        if is_lms(&st, i) {
-            sa[j] = I::from_usize(i);
-            j += 1;
-        }
-    }
+    for_each_lms(&st, |i| {
+        sa[j] = I::from_usize(i);
+        j += 1;
+    });
     for i in 0..m {
         if i + PF < m {
             prefetch(sa.as_ptr().wrapping_add(n - m + sa[i + PF].to_usize()));
