@@ -4,7 +4,7 @@
 //! boundary). Both passes run on several threads; each text chunk of the PLCP
 //! pass starts from h = 0, which costs at most one extra comparison per chunk.
 
-use crate::util::{chunks, BitVec, SyncPtr};
+use crate::util::{big_vec, chunks, BitVec, SyncPtr};
 use crate::{Idx, Token};
 
 const PF: usize = 32;
@@ -26,7 +26,7 @@ fn prefetch<T>(p: *const T) {
 pub fn plcp<T: Token, I: Idx>(text: &[T], sa: &[I], threads: usize) -> Vec<I> {
     let n = text.len();
     assert_eq!(sa.len(), n);
-    let mut phi: Vec<I> = vec![I::EMPTY; n];
+    let mut phi: Vec<I> = big_vec(n, I::EMPTY);
     if n == 0 {
         return phi;
     }

@@ -11,7 +11,7 @@
 //! `alpha + nsep` (standing for the separator or text end at `e`), and sorted
 //! with the classic SA-IS whose virtual sentinel is the smallest symbol.
 
-use crate::util::{chunks, BitVec, SyncPtr};
+use crate::util::{big_capacity, big_vec, chunks, BitVec, SyncPtr};
 use crate::{Idx, Token};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -229,7 +229,7 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     }
     assert!(I::BYTES > 4 || n < (1usize << 31), "u32 pointers need n < 2^31");
     let st = types(t);
-    let mut cnt = vec![I::from_usize(0); k];
+    let mut cnt = big_vec(k, I::from_usize(0));
     for (i, &c) in t.iter().enumerate() {
         if i + PF < n {
             prefetch(cnt.as_ptr().wrapping_add(t[i + PF].to_usize()));
@@ -237,7 +237,7 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         let x = &mut cnt[c.to_usize()];
         *x = I::from_usize(x.to_usize() + 1);
     }
-    let mut bkt = vec![I::from_usize(0); k];
+    let mut bkt = big_vec(k, I::from_usize(0));
 
     // stage 1: sort LMS substrings
     sa.fill(I::from_usize(0));
@@ -406,7 +406,7 @@ pub fn build_part<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &Alpha
 fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMap) -> (Vec<I>, usize) {
     let len = e - s;
     let alpha = amap.size();
-    let mut sym: Vec<I> = Vec::with_capacity(len + 1);
+    let mut sym: Vec<I> = big_capacity(len + 1);
     let mut nsep = 0usize;
     for &tk in &text[s..e] {
         if tk.is_sep() {
@@ -422,7 +422,7 @@ fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMa
 
 fn sort_symbols<I: Idx>(sym: Vec<I>, k: usize, s: usize) -> Vec<I> {
     let len = sym.len() - 1;
-    let mut sa = vec![I::EMPTY; len + 1];
+    let mut sa = big_vec(len + 1, I::EMPTY);
     sais_core(&sym, &mut sa, k);
     drop(sym);
     debug_assert_eq!(sa[len].to_usize(), len);
@@ -555,7 +555,7 @@ pub fn merge_gaps<T: Token, I: Idx>(
         }
         start[c + 1] = s;
     }
-    let mut occ: Vec<I> = vec![I::default(); start[alpha]];
+    let mut occ: Vec<I> = big_vec(start[alpha], I::default());
     {
         let op = SyncPtr(occ.as_mut_ptr());
         std::thread::scope(|sc| {
@@ -626,7 +626,7 @@ pub fn merge_gaps<T: Token, I: Idx>(
     drop(shifts);
 
     // gap values of the second part, by position; chunks start at separators
-    let mut g: Vec<I> = vec![I::default(); nb];
+    let mut g: Vec<I> = big_vec(nb, I::default());
     let nchunks = (threads * 8).max(1);
     let mut bounds = vec![b0];
     for (_, ce) in chunks(nb, nchunks) {
@@ -664,7 +664,7 @@ pub fn merge_gaps<T: Token, I: Idx>(
 /// the second part (gap values are non-decreasing along its suffix array).
 pub fn merge_out<I: Idx>(sa_a: &[I], sa_b: &[I], g: &[I], b0: usize, threads: usize) -> Vec<I> {
     let (na, nb) = (sa_a.len(), sa_b.len());
-    let mut out: Vec<I> = vec![I::default(); na + nb];
+    let mut out: Vec<I> = big_vec(na + nb, I::default());
     let gap = |k: usize| g[sa_b[k].to_usize() - b0].to_usize();
     let bc = chunks(nb, threads.max(1));
     let op = SyncPtr(out.as_mut_ptr());

@@ -139,3 +139,46 @@ pub fn doc_of(seps: &[u64], pos: u64) -> u64 {
     let k = seps.partition_point(|&s| s <= pos);
     k.saturating_sub(1) as u64
 }
+
+/// Ask the kernel to back `[p, p + len)` with transparent huge pages (Linux,
+/// `madvise(MADV_HUGEPAGE)`; a hint, failures are ignored). The big arrays of
+/// the suffix sorting are accessed at random, and 2 MiB pages remove most of
+/// the TLB misses. Only the 2 MiB-aligned interior of the range is advised.
+pub fn advise_huge(p: *const u8, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        extern "C" {
+            fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
+        }
+        const HUGE: usize = 2 << 20;
+        const MADV_HUGEPAGE: i32 = 14;
+        if len >= 2 * HUGE {
+            let a = (p as usize).div_ceil(HUGE) * HUGE;
+            let e = (p as usize + len) / HUGE * HUGE;
+            if e > a {
+                // SAFETY: the range lies inside one live allocation of ours;
+                // MADV_HUGEPAGE changes no contents, only the backing
+                unsafe {
+                    madvise(a as *mut std::ffi::c_void, e - a, MADV_HUGEPAGE);
+                }
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (p, len);
+}
+
+/// `vec![v; n]` whose pages are advised huge before they are first touched.
+pub fn big_vec<T: Copy>(n: usize, v: T) -> Vec<T> {
+    let mut x: Vec<T> = Vec::with_capacity(n);
+    advise_huge(x.as_ptr() as *const u8, n * std::mem::size_of::<T>());
+    x.resize(n, v);
+    x
+}
+
+/// `Vec::with_capacity(n)` advised huge (for vectors filled by `push`).
+pub fn big_capacity<T>(n: usize) -> Vec<T> {
+    let x: Vec<T> = Vec::with_capacity(n);
+    advise_huge(x.as_ptr() as *const u8, n * std::mem::size_of::<T>());
+    x
+}
