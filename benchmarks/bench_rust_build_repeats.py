@@ -3,6 +3,10 @@
 tokens as u32 symbols + Kasai LCP), on real text and a Zipf-synthetic corpus.
 
     .venv/bin/python benchmarks/bench_rust_build_repeats.py --tokens 50000000 --repeats 3
+
+With `--baseline OLD_BINARY` every mosaic-sa run is paired with the same run of
+an older build (runs alternate, so both see the same machine load) and a ratio
+row follows; `--no-pydivsufsort` skips the (slow) pydivsufsort baselines.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench_rust_common import HEADER, binary, load_avg, median_run, real_corpus, row, zipf_corpus
+import statistics
+
+from bench_rust_common import HEADER, binary, load_avg, median_run, real_corpus, row, timed, zipf_corpus
 
 PYDIV = r"""
 import sys, numpy as np, pydivsufsort as d
@@ -35,7 +41,16 @@ else:
 """
 
 
-def bench(tok: Path, work: Path, repeats: int) -> None:
+def paired(cmds: list[list[str]], repeats: int) -> list[dict]:
+    """Run each command `repeats` times, alternating; medians per command."""
+    runs: list[list[dict]] = [[] for _ in cmds]
+    for _ in range(repeats):
+        for i, c in enumerate(cmds):
+            runs[i].append(timed(c))
+    return [{k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "rss_kib")} for rs in runs]
+
+
+def bench(tok: Path, work: Path, repeats: int, baseline: str | None = None, pydiv: bool = True) -> None:
     from mosaic_kedro.token_files import read_token_header
 
     h = read_token_header(tok)
@@ -44,15 +59,29 @@ def bench(tok: Path, work: Path, repeats: int) -> None:
     print(f"\n### {tok.name}: {h.n_tokens:,} tokens x {h.width} B = {nbytes / 1e6:.1f} MB (load avg {load_avg()})\n")
     print(HEADER)
     sa = work / f"{tok.stem}.sa"
+    sa_base = work / f"{tok.stem}.base.sa"
     for name, args in (
         ("mosaic-sa build, 2 threads", ["--threads", "2"]),
         ("mosaic-sa build, 1 thread", ["--threads", "1"]),
         ("mosaic-sa build, 2 parts merged, 2 threads", ["--threads", "2", "--parts", "2"]),
     ):
-        r = median_run([b, "build", "--tokens", str(tok), "--output", str(sa), *args], repeats)
-        print(row(name, r, h.n_tokens, nbytes), flush=True)
-    r = median_run([b, "self-similar", "--tokens", str(tok), "--sa", str(sa), "--length", "50", "--output", str(work / "r.ss"), "--threads", "2"], repeats)
-    print(row("mosaic-sa self-similar >= 50 tokens", r, h.n_tokens, nbytes), flush=True)
+        cmds = [[b, "build", "--tokens", str(tok), "--output", str(sa), *args]]
+        if baseline:
+            cmds.append([baseline, "build", "--tokens", str(tok), "--output", str(sa_base), *args])
+        rs = paired(cmds, repeats)
+        print(row(name, rs[0], h.n_tokens, nbytes), flush=True)
+        if baseline:
+            print(row(f"{name} (baseline)", rs[1], h.n_tokens, nbytes), flush=True)
+            print(f"| ratio baseline / ours | {rs[1]['wall'] / rs[0]['wall']:.2f}x | {rs[1]['cpu'] / max(rs[0]['cpu'], 1e-9):.2f}x | | | |", flush=True)
+    ss = [b, "self-similar", "--tokens", str(tok), "--sa", str(sa), "--length", "50", "--output", str(work / "r.ss"), "--threads", "2"]
+    cmds = [ss] + ([[baseline, *ss[1:]]] if baseline else [])
+    rs = paired(cmds, repeats)
+    print(row("mosaic-sa self-similar >= 50 tokens", rs[0], h.n_tokens, nbytes), flush=True)
+    if baseline:
+        print(row("mosaic-sa self-similar >= 50 tokens (baseline)", rs[1], h.n_tokens, nbytes), flush=True)
+        print(f"| ratio baseline / ours | {rs[1]['wall'] / rs[0]['wall']:.2f}x | {rs[1]['cpu'] / max(rs[0]['cpu'], 1e-9):.2f}x | | | |", flush=True)
+    if not pydiv:
+        return
     src = work / "pydiv.py"
     src.write_text(PYDIV)
     repo_src = str(Path(__file__).resolve().parents[1] / "src")
@@ -66,10 +95,15 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=50_000_000, help="size of the Zipf corpus")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("/tmp/mosaic-sa-bench"))
+    ap.add_argument("--baseline", help="an older mosaic-sa binary to run alternately with ours")
+    ap.add_argument("--no-pydivsufsort", action="store_true", help="skip the pydivsufsort baselines")
+    ap.add_argument("--no-books", action="store_true", help="skip the small real-text corpus")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    bench(real_corpus(a.work / "books.tok"), a.work, a.repeats)
-    bench(zipf_corpus(a.work / f"zipf{a.tokens}.tok", a.tokens), a.work, a.repeats)
+    pydiv = not a.no_pydivsufsort
+    if not a.no_books:
+        bench(real_corpus(a.work / "books.tok"), a.work, a.repeats, a.baseline, pydiv)
+    bench(zipf_corpus(a.work / f"zipf{a.tokens}.tok", a.tokens), a.work, a.repeats, a.baseline, pydiv)
 
 
 if __name__ == "__main__":
