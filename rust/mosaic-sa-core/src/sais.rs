@@ -218,6 +218,15 @@ fn for_each_lms_rev(st: &BitVec, mut f: impl FnMut(usize)) {
 /// SA-IS: `sa` receives the suffix array of `t` (symbols `< k`), where the end
 /// of `t` is a virtual sentinel smaller than every symbol.
 pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
+    sais_ws(t, sa, k, &mut []);
+}
+
+/// [`sais_core`] with spare memory `free` (disjoint from `t` and `sa`): the
+/// bucket arrays live there when they fit. A recursion level passes the unused
+/// middle of its suffix array (`n - 2m` entries), which holds at least one of
+/// the reduced problem's bucket arrays on typical texts (the first recursion
+/// level of a Zipf text has almost as many names as LMS suffixes).
+fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I]) {
     let n = t.len();
     assert_eq!(sa.len(), n);
     if n == 0 {
@@ -229,7 +238,19 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     }
     assert!(I::BYTES > 4 || n < (1usize << 31), "u32 pointers need n < 2^31");
     let st = types(t);
-    let mut cnt = big_vec(k, I::from_usize(0));
+    let (own_cnt, own_bkt): (&mut Vec<I>, &mut Vec<I>) = (&mut Vec::new(), &mut Vec::new());
+    let (cnt, bkt): (&mut [I], &mut [I]) = if free.len() >= 2 * k {
+        let (a, b) = free.split_at_mut(k);
+        (a, &mut b[..k])
+    } else if free.len() >= k {
+        *own_bkt = big_vec(k, I::from_usize(0));
+        (&mut free[..k], &mut own_bkt[..])
+    } else {
+        *own_cnt = big_vec(k, I::from_usize(0));
+        *own_bkt = big_vec(k, I::from_usize(0));
+        (&mut own_cnt[..], &mut own_bkt[..])
+    };
+    cnt.fill(I::from_usize(0));
     for (i, &c) in t.iter().enumerate() {
         if i + PF < n {
             prefetch(cnt.as_ptr().wrapping_add(t[i + PF].to_usize()));
@@ -237,11 +258,10 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         let x = &mut cnt[c.to_usize()];
         *x = I::from_usize(x.to_usize() + 1);
     }
-    let mut bkt = big_vec(k, I::from_usize(0));
 
     // stage 1: sort LMS substrings
     sa.fill(I::from_usize(0));
-    bucket_ends(&cnt, &mut bkt);
+    bucket_ends(cnt, bkt);
     for_each_lms(&st, |i| {
         if i + 2 * PF < n {
             prefetch(bkt.as_ptr().wrapping_add(t[i + 2 * PF].to_usize()));
@@ -252,7 +272,7 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         bkt[c] = I::from_usize(b);
         sa[b] = I::from_usize(i);
     });
-    induce(t, sa, &cnt, &mut bkt);
+    induce(t, sa, cnt, bkt);
 
     let mut m = 0;
     for i in 0..n {
@@ -312,9 +332,9 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     {
         let (head, tail) = sa.split_at_mut(n - m);
         let s1: &[I] = tail;
-        let sa1 = &mut head[..m];
+        let (sa1, gap) = head.split_at_mut(m);
         if names < m {
-            sais_core(s1, sa1, names);
+            sais_ws(s1, sa1, names, gap);
         } else {
             for (i, &c) in s1.iter().enumerate() {
                 sa1[c.to_usize()] = I::from_usize(i);
@@ -337,7 +357,7 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         *x = I::from_usize(0);
     }
     // stage 3: place sorted LMS suffixes at their bucket ends and induce
-    bucket_ends(&cnt, &mut bkt);
+    bucket_ends(cnt, bkt);
     for i in (0..m).rev() {
         if i >= PF {
             prefetch(t.as_ptr().wrapping_add(sa[i - PF].to_usize()));
@@ -349,7 +369,7 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
         bkt[c] = I::from_usize(b);
         sa[b] = I::from_usize(p);
     }
-    induce(t, sa, &cnt, &mut bkt);
+    induce(t, sa, cnt, bkt);
 }
 
 // ----------------------------------------------------------------- alphabet

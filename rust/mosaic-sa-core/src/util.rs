@@ -152,7 +152,7 @@ pub fn advise_huge(p: *const u8, len: usize) {
         }
         const HUGE: usize = 2 << 20;
         const MADV_HUGEPAGE: i32 = 14;
-        if len >= 2 * HUGE {
+        if len >= 2 * HUGE && std::env::var_os("MOSAIC_SA_NO_HUGEPAGES").is_none() {
             let a = (p as usize).div_ceil(HUGE) * HUGE;
             let e = (p as usize + len) / HUGE * HUGE;
             if e > a {
