@@ -81,3 +81,17 @@ def test_cli_accepts_both_pipeline_flags(project_copy, flag):
     )
     assert result.returncode != 0
     assert "canaries.temperature" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--pipeline=mia", "--pipelines=mia"])
+def test_mia_alone_without_trained_models_stops_at_once(project_copy, flag):
+    """`kedro run --pipeline=mia` before training: a message naming what to run."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", flag, "--env=test"], check=False,
+        cwd=project_copy, capture_output=True, text=True, timeout=120,
+    )
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "MissingTargetModelsError" in output
+    assert "exact_n01_s1" in output and "--pipelines=training" in output
+    assert "Loading data from" not in output  # stopped before any dataset loaded

@@ -3,7 +3,8 @@
 ``GridHooks`` remembers the active configuration loader when a context is created, so
 that ``pipeline_registry`` can build the experiment grid's namespaces from the
 parameters of the environment actually in use (``kedro run --env paper`` builds the
-paper's grid). Outside a session (e.g. ``kedro registry list``) the registry falls back
+paper's grid), and, before a run, checks that the trained models it reads but does not
+make exist (``kedro run --pipeline=mia`` after training). Outside a session (e.g. ``kedro registry list``) the registry falls back
 to reading ``conf/`` with ``KEDRO_ENV`` or ``local``.
 """
 
@@ -25,6 +26,14 @@ class GridHooks:
     def after_context_created(self, context: Any) -> None:
         """Store the context's config loader for the pipeline registry."""
         _ACTIVE["config_loader"] = context.config_loader
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
+        """Stop at once when the run reads trained models that were never made."""
+        from mosaic_kedro.pipelines.mia.nodes import check_trained_models
+
+        needed = sorted(n for n in pipeline.inputs() if n.endswith(".target_model"))
+        check_trained_models(needed, catalog.exists)
 
 
 def active_parameters() -> dict[str, Any] | None:

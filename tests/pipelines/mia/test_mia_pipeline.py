@@ -17,7 +17,7 @@ from kedro_datasets.pickle import PickleDataset
 
 from mosaic_kedro import lm_training
 from mosaic_kedro.datasets import HFModelDataset
-from mosaic_kedro.datasets.model_presence import ModelPresenceDataset
+from mosaic_kedro.hooks import GridHooks
 from mosaic_kedro.grid import conditions
 from mosaic_kedro.models import LoadedModel, ModelSpec
 from mosaic_kedro.pipelines.mia import nodes as mia_nodes
@@ -91,17 +91,15 @@ def _catalog(tmp: Path, params: dict, world: dict) -> DataCatalog:
         datasets[f"{name}.target_model"] = HFModelDataset(
             filepath=str(tmp / f"06_models/{name}/target_model"),
             load_args={"device": "cpu"}, version=Version(None, None))
-        datasets[f"{name}.target_model_present"] = ModelPresenceDataset(
-            filepath=str(tmp / f"06_models/{name}/target_model"))
     return DataCatalog(datasets)
 
 
 def test_missing_models_stop_at_once(tmp_path, params, world):
     catalog = _catalog(tmp_path, params, world)
     pipe = build_mia(params["grid"])
-    assert pipe.nodes[0].name == "validate_mia_params"  # the only node without upstream
+    # the project hook runs before any node: nothing is loaded or scored
     with pytest.raises(mia_nodes.MissingTargetModelsError) as err:
-        SequentialRunner().run(pipe, catalog)
+        GridHooks().before_pipeline_run(run_params={}, pipeline=pipe, catalog=catalog)
     message = str(err.value)
     for cond in conditions(params["grid"]):
         assert cond.name in message
@@ -112,8 +110,10 @@ def test_missing_models_stop_at_once(tmp_path, params, world):
 def test_training_then_mia_on_the_test_grid(tmp_path, params, world):
     catalog = _catalog(tmp_path, params, world)
     conds = conditions(params["grid"])
-    # training and mia in one run: the check waits for the models
-    SequentialRunner().run(build_training(params["grid"]) + build_mia(params["grid"]), catalog)
+    # training and mia in one run: the models are made by the run, so no complaint
+    both = build_training(params["grid"]) + build_mia(params["grid"])
+    GridHooks().before_pipeline_run(run_params={}, pipeline=both, catalog=catalog)
+    SequentialRunner().run(both, catalog)
 
     metrics = catalog.load("training_metrics")
     assert set(metrics["condition"]) == {c.name for c in conds}
@@ -148,7 +148,7 @@ def test_training_then_mia_on_the_test_grid(tmp_path, params, world):
     cond = conds[0]
     direct = mia_nodes.score_condition(
         catalog.load(f"{cond.name}.target_model"), world["canaries"],
-        catalog.load("reference_scores"), catalog.load("mia_config"),
+        catalog.load("reference_scores"), catalog.load("params:mia"), None,
         condition=asdict(cond))
     mine = scores[scores["condition"] == cond.name].reset_index(drop=True)
     np.testing.assert_allclose(mine["value_score"], direct["value_score"], rtol=1e-5)

@@ -50,30 +50,39 @@ class MiaParams(StrictParams):
     model_label: str | None = None
 
 
-def validate_params(
-    params: dict[str, Any], target: dict[str, Any] | None, *present: bool,
-    conditions: list[str],
-) -> dict[str, Any]:
-    """Check ``mia`` and that every condition's trained model exists, before any model
-    loads. Inputs: ``params:mia``, ``params:preparation.target`` (for the model label)
-    and ``<condition>.target_model_present`` per condition (in the order of
-    ``conditions``). Returns the block normalized, with ``model`` (the AUC table's label).
+def validate_params(params: dict[str, Any], target: dict[str, Any] | None) -> dict[str, Any]:
+    """Check the ``mia`` block before any model loads. Inputs: ``params:mia`` and
+    ``params:preparation.target`` (for the model label). Returns the block normalized,
+    with ``model`` (the AUC table's label)."""
+    return config_with_label(params, target)
+
+
+def check_trained_models(needed: list[str], exists: Any) -> None:
+    """Stop a run at once when trained target models it reads are missing.
+
+    ``needed`` are the ``<condition>.target_model`` datasets the run takes as inputs
+    (not produced by it); ``exists(name)`` says whether one is saved. Called by the
+    project's ``before_pipeline_run`` hook, so nothing is loaded before the message.
 
     Raises:
         MissingTargetModelsError: naming the missing conditions and the commands that
             train them.
     """
-    p = parse_params(MiaParams, params, "mia")
-    missing = [c for c, ok in zip(conditions, present, strict=True) if not ok]
+    missing = sorted(n.removesuffix(".target_model") for n in needed if not exists(n))
     if missing:
         raise MissingTargetModelsError(
             f"the mia pipeline needs trained target models, and {len(missing)} of "
-            f"{len(conditions)} are missing: {', '.join(missing)}. Train them with "
+            f"{len(needed)} are missing: {', '.join(missing)}. Train them with "
             f"`kedro run --pipelines=training --namespaces={','.join(missing)}` (their "
             "injected corpora must exist), or from scratch with `kedro run "
             "--pipelines=preparation,canaries,perturbation,injection,training`, "
             "or run everything with `kedro run`."
         )
+
+
+def config_with_label(params: dict[str, Any], target: dict[str, Any] | None) -> dict[str, Any]:
+    """The validated ``mia`` block with ``model``, the AUC table's label for the target."""
+    p = parse_params(MiaParams, params, "mia")
     label = p.model_label or (target or {}).get("name_or_path") or "tiny-gpt2"
     return {**p.model_dump(), "model": label}
 
@@ -108,13 +117,17 @@ def score_condition(
     target_model: LoadedModel,
     canaries: pd.DataFrame,
     reference_scores: pd.DataFrame,
-    config: dict[str, Any],
+    params: dict[str, Any],
+    target: dict[str, Any] | None,
     *,
     condition: dict[str, Any],
 ) -> pd.DataFrame:
     """Every score of the condition's original canaries (members and non-members of its
     seed) under its trained model; one target pass for the tokens, one for the
-    lower-cased text. Output: ``mia_scores`` rows (one per canary and score)."""
+    lower-cased text. Inputs: the model, canaries, ``reference_scores``, ``params:mia``
+    and ``params:preparation.target`` (read directly, so ``--namespaces=<condition>``
+    runs alone). Output: ``mia_scores`` rows (one per canary and score)."""
+    config = config_with_label(params, target)
     rows = canaries[canaries["seed"] == condition["seed"]].reset_index(drop=True)
     if rows.empty:
         raise ValueError(f"{condition['name']}: no canaries for seed {condition['seed']}")

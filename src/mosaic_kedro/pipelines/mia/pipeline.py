@@ -1,12 +1,12 @@
 """The ``mia`` pipeline: score every condition's trained target model.
 
-``validate_mia_params`` runs first and stops at once, naming the missing conditions
-and the command that trains them, when a ``<condition>.target_model`` is missing (it
-reads ``<condition>.target_model_present``, which the training pipeline also outputs, so
-in a run that trains it waits for training); every other node waits for its output. The reference model (``mia.reference``: the generator,
-the base model, or any model by name) scores the canaries once (``reference_scores``),
-for all conditions. Per condition: ``<condition>.mia_scores``; then ``mia_scores``,
-``auc_table`` and ``roc_curves`` over the grid.
+When a run reads ``<condition>.target_model`` datasets it does not make (``kedro run
+--pipeline=mia`` on models trained earlier), the project's ``before_pipeline_run`` hook
+checks they exist and stops at once, naming the missing conditions and the command that
+trains them. The reference model (``mia.reference``: the generator, the base model, or
+any model by name) scores the canaries once (``reference_scores``) for all conditions.
+Per condition: ``<condition>.mia_scores``; then ``mia_scores``, ``auc_table`` and
+``roc_curves`` over the grid.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from mosaic_kedro.grid import Condition, conditions
 from mosaic_kedro.hooks import active_parameters, grid_parameters
 from mosaic_kedro.pipelines.mia import nodes
 
-SHARED = {"canaries": "canaries", "reference_scores": "reference_scores",
-          "mia_config": "mia_config"}
+SHARED = {"canaries": "canaries", "reference_scores": "reference_scores"}
+SHARED_PARAMS = {"params:mia": "params:mia",
+                 "params:preparation.target": "params:preparation.target"}
 
 
 def _bind(func: Any, **kwargs: Any) -> Any:
@@ -31,9 +32,10 @@ def _bind(func: Any, **kwargs: Any) -> Any:
 
 def _condition_pipeline(cond: Condition) -> Pipeline:
     node = Node(_bind(nodes.score_condition, condition=asdict(cond)),
-                ["target_model", "canaries", "reference_scores", "mia_config"], "mia_scores",
+                ["target_model", "canaries", "reference_scores", "params:mia",
+                 "params:preparation.target"], "mia_scores",
                 name="score_condition")
-    return pipeline([node], namespace=cond.name, inputs=SHARED)
+    return pipeline([node], namespace=cond.name, inputs=SHARED, parameters=SHARED_PARAMS)
 
 
 def _reference_node(reference: Any) -> Node:
@@ -50,10 +52,8 @@ def build(grid: dict, reference: Any = "generator") -> Pipeline:
     conds = conditions(grid)
     names = [c.name for c in conds]
     shared = Pipeline([
-        Node(_bind(nodes.validate_params, conditions=names),
-             ["params:mia", "params:preparation.target",
-              *[f"{n}.target_model_present" for n in names]], "mia_config",
-             name="validate_mia_params"),
+        Node(nodes.validate_params, ["params:mia", "params:preparation.target"],
+             "mia_config", name="validate_mia_params"),
         _reference_node(reference),
         Node(nodes.gather_scores, [f"{n}.mia_scores" for n in names], "mia_scores",
              name="gather_mia_scores"),

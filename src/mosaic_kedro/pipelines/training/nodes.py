@@ -67,19 +67,21 @@ def train_target_model(
     base_model: LoadedModel,
     injected_corpus: pd.DataFrame,
     canaries: pd.DataFrame,
-    config: dict[str, Any],
+    params: dict[str, Any],
     *,
     condition: dict[str, Any],
-) -> tuple[LoadedModel, pd.DataFrame, bool]:
+) -> tuple[LoadedModel, pd.DataFrame]:
     """Continue pretraining ``base_model`` on one condition's injected corpus.
 
     Inputs: the base target, ``injected_corpus`` (``book_id, text``), the canaries (for
-    the leakage callback) and the validated ``training`` block. Outputs: the trained
+    the leakage callback) and ``params:training`` (read directly, so
+    ``--namespaces=<condition>`` runs alone). Outputs: the trained
     model with its tokenizer, and the metrics history (``condition, step, auc_loss,
-    ppl_members, ppl_non_members``), and ``True`` for ``target_model_present``. Chunks are shuffled with the condition's seed;
+    ppl_members, ppl_non_members``). Chunks are shuffled with the condition's seed;
     checkpoints go to ``<checkpoint_root>/<condition>/checkpoints/<fingerprint>``.
     """
-    p = TrainingParams.model_validate(config)
+    p = parse_params(TrainingParams, params, "training")
+    config = p.model_dump()
     name, seed = condition["name"], int(condition["seed"])
     tokenizer = base_model.tokenizer
     model = base_model.model  # a fresh load per node: the catalog's copy is not shared
@@ -105,7 +107,7 @@ def train_target_model(
     elapsed = time.perf_counter() - start
     logger.info("%s: trained in %.1f s (%.0f tokens/s)", name, elapsed, n_tokens / elapsed)
     spec = ModelSpec(name_or_path=f"{base_model.spec.name_or_path}+{name}")
-    return LoadedModel(model, tokenizer, spec), callback.table(), True
+    return LoadedModel(model, tokenizer, spec), callback.table()
 
 
 def gather_training_metrics(*histories: pd.DataFrame) -> pd.DataFrame:

@@ -1,8 +1,7 @@
 """The ``training`` pipeline: one namespace per condition of the grid.
 
 Per condition: ``<condition>.target_model`` (the base target after one epoch on
-``<condition>.injected_corpus``), ``<condition>.training_metrics`` and
-``<condition>.target_model_present`` (a no-op marker the mia check reads); then every
+``<condition>.injected_corpus``) and ``<condition>.training_metrics``; then every
 condition's metrics gathered into ``training_metrics``.
 """
 
@@ -17,16 +16,17 @@ from mosaic_kedro.grid import Condition, conditions
 from mosaic_kedro.hooks import grid_parameters
 from mosaic_kedro.pipelines.training import nodes
 
-SHARED = {"base_model": "base_model", "canaries": "canaries", "training_config": "training_config"}
+SHARED = {"base_model": "base_model", "canaries": "canaries"}
 
 
 def _condition_pipeline(cond: Condition) -> Pipeline:
     train = update_wrapper(partial(nodes.train_target_model, condition=asdict(cond)),
                            nodes.train_target_model)
-    node = Node(train, ["base_model", "injected_corpus", "canaries", "training_config"],
-                ["target_model", "training_metrics", "target_model_present"],
+    node = Node(train, ["base_model", "injected_corpus", "canaries", "params:training"],
+                ["target_model", "training_metrics"],
                 name="train_target_model")
-    return pipeline([node], namespace=cond.name, inputs=SHARED)
+    return pipeline([node], namespace=cond.name, inputs=SHARED,
+                    parameters={"params:training": "params:training"})
 
 
 def build(grid: dict) -> Pipeline:
