@@ -12,12 +12,20 @@ row follows; `--no-pydivsufsort` skips the (slow) pydivsufsort baselines.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
-import statistics
-
-from bench_rust_common import HEADER, binary, load_avg, median_run, real_corpus, row, timed, zipf_corpus
+from bench_rust_common import (
+    HEADER,
+    binary,
+    load_avg,
+    median_run,
+    real_corpus,
+    row,
+    timed,
+    zipf_corpus,
+)
 
 PYDIV = r"""
 import sys, numpy as np, pydivsufsort as d

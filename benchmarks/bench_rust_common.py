@@ -77,7 +77,7 @@ def zipf_corpus(path: Path, n_tokens: int, vocab: int = 50257, seed: int = 0) ->
 def timed(cmd: list[str], env: dict | None = None) -> dict:
     """Run under /usr/bin/time -v; wall seconds, user+sys CPU, peak RSS (KiB)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        p = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name, *cmd], capture_output=True, text=True, env=env)
+        p = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name, *cmd], capture_output=True, text=True, env=env, check=False)
         if p.returncode != 0:
             raise RuntimeError(f"{cmd} failed: {p.stderr[-2000:]}")
         out = tf.read()

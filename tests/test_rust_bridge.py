@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 
 from mosaic_kedro import rust_bridge
-from mosaic_kedro.rust_bridge import RustBinaryNotFoundError, RustOutputError, RustToolError
+from mosaic_kedro.rust_bridge import (
+    RustBinaryNotFoundError,
+    RustOutputError,
+    RustToolError,
+)
 from mosaic_kedro.token_files import read_token_file, write_token_file
 
 REPO = Path(__file__).resolve().parents[1]

@@ -19,6 +19,32 @@ from kedro.framework.hooks import hook_impl
 _ACTIVE: dict[str, Any] = {}
 
 
+class MissingTargetModelsError(RuntimeError):
+    """A run reads trained target models (e.g. ``--pipeline=mia``) that do not exist."""
+
+
+def check_trained_models(needed: list[str], exists: Any) -> None:
+    """Stop a run at once when trained target models it reads are missing.
+
+    ``needed`` are the ``<condition>.target_model`` datasets the run takes as inputs
+    (not produced by it); ``exists(name)`` says whether one is saved.
+
+    Raises:
+        MissingTargetModelsError: naming the missing conditions and the commands that
+            train them.
+    """
+    missing = sorted(n.removesuffix(".target_model") for n in needed if not exists(n))
+    if missing:
+        raise MissingTargetModelsError(
+            f"the mia pipeline needs trained target models, and {len(missing)} of "
+            f"{len(needed)} are missing: {', '.join(missing)}. Train them with "
+            f"`kedro run --pipelines=training --namespaces={','.join(missing)}` (their "
+            "injected corpora must exist), or from scratch with `kedro run "
+            "--pipelines=preparation,canaries,perturbation,injection,training`, "
+            "or run everything with `kedro run`."
+        )
+
+
 class GridHooks:
     """Keep a handle on the configuration of the running context."""
 
@@ -30,8 +56,6 @@ class GridHooks:
     @hook_impl
     def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
         """Stop at once when the run reads trained models that were never made."""
-        from mosaic_kedro.pipelines.mia.nodes import check_trained_models
-
         needed = sorted(n for n in pipeline.inputs() if n.endswith(".target_model"))
         check_trained_models(needed, catalog.exists)
 

@@ -105,8 +105,8 @@ def run_tool(args: Sequence[PathLike], *, binary: PathLike | None = None, timeou
 
     def pump() -> None:
         assert proc.stderr is not None
-        for line in proc.stderr:
-            line = line.rstrip("\n")
+        for raw in proc.stderr:
+            line = raw.rstrip("\n")
             last.append(line)
             logger.info("%s", line)
 

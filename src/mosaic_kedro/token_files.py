@@ -148,7 +148,7 @@ def _tmp_for(dest: Path) -> tuple[int, str]:
     return tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
 
 
-def write_token_file(
+def write_token_file(  # noqa: PLR0912, PLR0915 (one streaming pass: checks, header, atomic rename)
     path: str | os.PathLike,
     docs: Iterable[Sequence[int] | np.ndarray],
     vocab_size: int,

@@ -17,8 +17,8 @@ from kedro_datasets.pickle import PickleDataset
 
 from mosaic_kedro import lm_training
 from mosaic_kedro.datasets import HFModelDataset
-from mosaic_kedro.hooks import GridHooks
 from mosaic_kedro.grid import conditions
+from mosaic_kedro.hooks import GridHooks, MissingTargetModelsError
 from mosaic_kedro.models import LoadedModel, ModelSpec
 from mosaic_kedro.pipelines.mia import nodes as mia_nodes
 from mosaic_kedro.pipelines.mia.pipeline import build as build_mia
@@ -98,7 +98,7 @@ def test_missing_models_stop_at_once(tmp_path, params, world):
     catalog = _catalog(tmp_path, params, world)
     pipe = build_mia(params["grid"])
     # the project hook runs before any node: nothing is loaded or scored
-    with pytest.raises(mia_nodes.MissingTargetModelsError) as err:
+    with pytest.raises(MissingTargetModelsError) as err:
         GridHooks().before_pipeline_run(run_params={}, pipeline=pipe, catalog=catalog)
     message = str(err.value)
     for cond in conditions(params["grid"]):

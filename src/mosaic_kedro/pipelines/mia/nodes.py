@@ -26,10 +26,6 @@ ROC_COLUMNS = ["model", "condition", "kind", "value", "seed", "score", "fpr", "t
 REFERENCE_COLUMNS = ["canary_id", "reference_ppl", "reference_tokens"]
 
 
-class MissingTargetModelsError(RuntimeError):
-    """Trained target models the ``mia`` pipeline needs are not in the catalog."""
-
-
 class BootstrapParams(StrictParams):
     """Bootstrap interval of each AUC."""
 
@@ -55,29 +51,6 @@ def validate_params(params: dict[str, Any], target: dict[str, Any] | None) -> di
     ``params:preparation.target`` (for the model label). Returns the block normalized,
     with ``model`` (the AUC table's label)."""
     return config_with_label(params, target)
-
-
-def check_trained_models(needed: list[str], exists: Any) -> None:
-    """Stop a run at once when trained target models it reads are missing.
-
-    ``needed`` are the ``<condition>.target_model`` datasets the run takes as inputs
-    (not produced by it); ``exists(name)`` says whether one is saved. Called by the
-    project's ``before_pipeline_run`` hook, so nothing is loaded before the message.
-
-    Raises:
-        MissingTargetModelsError: naming the missing conditions and the commands that
-            train them.
-    """
-    missing = sorted(n.removesuffix(".target_model") for n in needed if not exists(n))
-    if missing:
-        raise MissingTargetModelsError(
-            f"the mia pipeline needs trained target models, and {len(missing)} of "
-            f"{len(needed)} are missing: {', '.join(missing)}. Train them with "
-            f"`kedro run --pipelines=training --namespaces={','.join(missing)}` (their "
-            "injected corpora must exist), or from scratch with `kedro run "
-            "--pipelines=preparation,canaries,perturbation,injection,training`, "
-            "or run everything with `kedro run`."
-        )
 
 
 def config_with_label(params: dict[str, Any], target: dict[str, Any] | None) -> dict[str, Any]:
