@@ -66,22 +66,31 @@ def active_parameters() -> dict[str, Any] | None:
     return None if loader is None else dict(loader["parameters"])
 
 
-def grid_parameters() -> dict[str, Any]:
-    """The ``grid`` block of the running context, else of ``conf/`` (``KEDRO_ENV``/local).
+def run_parameters() -> dict[str, Any]:
+    """The parameters of the running context, else of ``conf/`` (``KEDRO_ENV`` or local).
 
-    Used by ``create_pipeline`` functions that build one namespace per condition.
+    What ``create_pipeline`` functions read to build one namespace per condition or
+    per corpus part; outside a project (no ``conf/``) it is empty.
     """
     params = active_parameters()
-    if params is None:
-        from kedro.config import OmegaConfigLoader
-        from kedro.framework.project import settings
+    if params is not None:
+        return params
+    from kedro.config import OmegaConfigLoader
+    from kedro.framework.project import settings
 
-        loader = OmegaConfigLoader(
-            conf_source=str(Path.cwd() / settings.CONF_SOURCE),
-            env=os.environ.get("KEDRO_ENV", "local"),
-            base_env="base",
-            default_run_env="local",
-            merge_strategy={"parameters": "soft"},
-        )
-        params = dict(loader["parameters"])
-    return dict(params.get("grid") or {})
+    conf = Path.cwd() / settings.CONF_SOURCE
+    if not conf.is_dir():
+        return {}
+    loader = OmegaConfigLoader(
+        conf_source=str(conf),
+        env=os.environ.get("KEDRO_ENV", "local"),
+        base_env="base",
+        default_run_env="local",
+        merge_strategy={"parameters": "soft"},
+    )
+    return dict(loader["parameters"])
+
+
+def grid_parameters() -> dict[str, Any]:
+    """The ``grid`` block of :func:`run_parameters`."""
+    return dict(run_parameters().get("grid") or {})

@@ -87,6 +87,9 @@ PUBLISHED_CANARIES_PER_SET = 100
 #: Fuzzy copies per member canary in the paper (1 original + 9 copies).
 PUBLISHED_NUM_COPIES = 9
 
+# The columns of bootstrap_rho's table.
+BOOTSTRAP_COLUMNS = ["model", "score", "kind", "value", "rho_point", "rho_ci_low",
+                     "rho_ci_high", "n_seeds", "n_boot"]
 _REQUIRED_FOR_RHO = ["model", "kind", "value", "seed", "score", "auc", "num_copies"]
 _KEYS = ["model", "score", "kind", "value", "seed"]
 
@@ -468,20 +471,7 @@ def bootstrap_rho(
                 frame, model, score_name, num_copies, n_boot, alpha, smooth, rng
             )
         )
-    out = pd.DataFrame(
-        rows,
-        columns=[
-            "model",
-            "score",
-            "kind",
-            "value",
-            "rho_point",
-            "rho_ci_low",
-            "rho_ci_high",
-            "n_seeds",
-            "n_boot",
-        ],
-    )
+    out = pd.DataFrame(rows, columns=BOOTSTRAP_COLUMNS)
     if "model" not in scores.columns:
         out = out.drop(columns="model")
     return out

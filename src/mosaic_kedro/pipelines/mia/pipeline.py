@@ -18,7 +18,7 @@ from typing import Any
 from kedro.pipeline import Node, Pipeline, pipeline
 
 from mosaic_kedro.grid import Condition, conditions
-from mosaic_kedro.hooks import active_parameters, grid_parameters
+from mosaic_kedro.hooks import grid_parameters, run_parameters
 from mosaic_kedro.pipelines.mia import nodes
 
 SHARED = {"canaries": "canaries", "reference_scores": "reference_scores"}
@@ -65,5 +65,5 @@ def build(grid: dict, reference: Any = "generator") -> Pipeline:
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Build the namespaces of the grid and the reference of the running environment."""
-    params = active_parameters() or {}
+    params = run_parameters()
     return build(grid_parameters(), (params.get("mia") or {}).get("reference", "generator"))

@@ -23,6 +23,7 @@ from mosaic_kedro import plotting
 from mosaic_kedro.params import StrictParams, parse_params
 from mosaic_kedro.rho import (
     AUC_TABLE_COLUMNS,
+    BOOTSTRAP_COLUMNS,
     EXACT_KIND,
     RhoError,
     aggregate_rho,
@@ -133,19 +134,8 @@ def compute_rho_bootstrap(
     table for K and the model name). Empty when disabled or without scores."""
     p = _params(params)
     scores = _frame(mia_scores)
-    columns = [
-        "model",
-        "score",
-        "kind",
-        "value",
-        "rho_point",
-        "rho_ci_low",
-        "rho_ci_high",
-        "n_seeds",
-        "n_boot",
-    ]
     if not p.bootstrap.enabled or scores.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=BOOTSTRAP_COLUMNS)
     if "model" not in scores.columns:
         models = auc_table["model"].unique()
         if len(models) != 1:
@@ -163,7 +153,7 @@ def compute_rho_bootstrap(
         smooth=p.smooth,
         random_state=p.bootstrap.random_state,
     )
-    return out[columns]
+    return out[BOOTSTRAP_COLUMNS]
 
 
 def build_rho_table(

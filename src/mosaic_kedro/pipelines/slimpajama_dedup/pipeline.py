@@ -12,38 +12,20 @@ into one cluster task and ``ParallelRunner`` runs parts side by side.
 
 from __future__ import annotations
 
-import os
 from functools import partial, update_wrapper
-from pathlib import Path
 from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from mosaic_kedro.hooks import active_parameters
+from mosaic_kedro.hooks import run_parameters
 from mosaic_kedro.pipelines.slimpajama_dedup import nodes
 
 P = "params:slimpajama_dedup"
 
 
 def dedup_parameters() -> dict[str, Any]:
-    """The ``slimpajama_dedup`` block of the running context, else of ``conf/`` (KEDRO_ENV/local)."""
-    params = active_parameters()
-    if params is None:
-        from kedro.config import OmegaConfigLoader
-        from kedro.framework.project import settings
-
-        loader = OmegaConfigLoader(
-            conf_source=str(Path.cwd() / settings.CONF_SOURCE),
-            env=os.environ.get("KEDRO_ENV", "local"),
-            base_env="base",
-            default_run_env="local",
-            merge_strategy={"parameters": "soft"},
-        )
-        try:
-            params = dict(loader["parameters"])
-        except Exception:  # noqa: BLE001 - no conf/ here (e.g. an import from elsewhere)
-            params = {}
-    return dict(params.get("slimpajama_dedup") or {})
+    """The ``slimpajama_dedup`` block of the running context, else of ``conf/``."""
+    return dict(run_parameters().get("slimpajama_dedup") or {})
 
 
 def _bind(func: Any, **kwargs: Any) -> Any:
