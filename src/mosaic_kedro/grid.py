@@ -16,7 +16,9 @@ Pipelines that run per condition build their namespaces from :func:`conditions`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial, update_wrapper
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt
@@ -164,3 +166,20 @@ def conditions(grid: Any) -> list[Condition]:
     if duplicates:
         raise ValueError(f"grid declares the same condition twice: {duplicates}")
     return out
+
+
+_WRAPPED_NAMES = ("__module__", "__name__", "__qualname__", "__doc__")
+
+
+def bind(func: Callable[..., Any], /, **kwargs: Any) -> Callable[..., Any]:
+    """``functools.partial`` that keeps the function's name and docstring.
+
+    How per-condition (or per-part) values reach a node of a namespaced template: Kedro
+    logs and kedro-viz show the node function's name, and checks inputs against the
+    partial's own signature (hence no ``__wrapped__``; annotations are dropped because
+    string hints cannot resolve without the defining module's globals).
+    """
+    bound = update_wrapper(partial(func, **kwargs), func, assigned=_WRAPPED_NAMES)
+    del bound.__wrapped__
+    bound.__annotations__ = {}
+    return bound

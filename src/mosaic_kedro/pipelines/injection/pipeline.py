@@ -7,37 +7,26 @@ conditions of one seed share their word boundaries.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
-from functools import partial, update_wrapper
-from typing import Any
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from mosaic_kedro.grid import Condition, conditions
+from mosaic_kedro.grid import Condition, bind, conditions
 from mosaic_kedro.hooks import grid_parameters
 from mosaic_kedro.pipelines.injection import nodes
 
 OUTPUTS = ["injected_corpus", "injection_manifest"]
 
-_NAMES = ("__module__", "__name__", "__qualname__", "__doc__")
 
-
-def _bind(func: Callable[..., Any], /, **kwargs: Any) -> Callable[..., Any]:
-    """``functools.partial`` keeping the function's name (for Kedro's logs)."""
-    bound = update_wrapper(partial(func, **kwargs), func, assigned=_NAMES)
-    del bound.__wrapped__  # keep the partial's own signature for Kedro's input checks
-    bound.__annotations__ = {}  # string hints cannot resolve without the module's globals
-    return bound
 
 
 def _condition_pipeline(cond: Condition) -> Pipeline:
     meta = asdict(cond)
     if cond.is_exact:
-        node = Node(_bind(nodes.inject_exact, condition=meta),
+        node = Node(bind(nodes.inject_exact, condition=meta),
                     ["canaries", "host_books", "params:injection"], OUTPUTS, name="inject")
     else:
-        node = Node(_bind(nodes.inject_copies, condition=meta),
+        node = Node(bind(nodes.inject_copies, condition=meta),
                     ["canaries", "perturbed_copies", "host_books", "params:injection"],
                     OUTPUTS, name="inject")
     return pipeline([node], namespace=cond.name,

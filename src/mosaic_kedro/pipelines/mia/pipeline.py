@@ -12,12 +12,11 @@ Per condition: ``<condition>.mia_scores``; then ``mia_scores``, ``auc_table`` an
 from __future__ import annotations
 
 from dataclasses import asdict
-from functools import partial, update_wrapper
 from typing import Any
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from mosaic_kedro.grid import Condition, conditions
+from mosaic_kedro.grid import Condition, bind, conditions
 from mosaic_kedro.hooks import grid_parameters, run_parameters
 from mosaic_kedro.pipelines.mia import nodes
 
@@ -26,12 +25,9 @@ SHARED_PARAMS = {"params:mia": "params:mia",
                  "params:preparation.target": "params:preparation.target"}
 
 
-def _bind(func: Any, **kwargs: Any) -> Any:
-    return update_wrapper(partial(func, **kwargs), func)
-
 
 def _condition_pipeline(cond: Condition) -> Pipeline:
-    node = Node(_bind(nodes.score_condition, condition=asdict(cond)),
+    node = Node(bind(nodes.score_condition, condition=asdict(cond)),
                 ["target_model", "canaries", "reference_scores", "params:mia",
                  "params:preparation.target"], "mia_scores",
                 name="score_condition")

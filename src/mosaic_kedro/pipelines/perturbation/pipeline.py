@@ -9,14 +9,11 @@ Per condition: ``<condition>.perturbed_copies``. Exact conditions need no node h
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import asdict
-from functools import partial, update_wrapper
-from typing import Any
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from mosaic_kedro.grid import Condition, conditions
+from mosaic_kedro.grid import Condition, bind, conditions
 from mosaic_kedro.hooks import grid_parameters
 from mosaic_kedro.pipelines.perturbation import nodes
 
@@ -24,15 +21,7 @@ SHARED = {"canaries": "canaries", "base_model": "base_model",
           "generator_model": "generator_model"}
 PARAMS = {"params:perturbation": "params:perturbation"}
 
-_NAMES = ("__module__", "__name__", "__qualname__", "__doc__")
 
-
-def _bind(func: Callable[..., Any], /, **kwargs: Any) -> Callable[..., Any]:
-    """``functools.partial`` keeping the function's name (for Kedro's logs)."""
-    bound = update_wrapper(partial(func, **kwargs), func, assigned=_NAMES)
-    del bound.__wrapped__  # keep the partial's own signature for Kedro's input checks
-    bound.__annotations__ = {}  # string hints cannot resolve without the module's globals
-    return bound
 
 
 def _condition_pipeline(cond: Condition) -> Pipeline:
@@ -41,17 +30,17 @@ def _condition_pipeline(cond: Condition) -> Pipeline:
     out = "perturbed_copies"
     if cond.candidate_key:
         cands = f"candidates_{cond.candidate_key}"
-        node = Node(_bind(nodes.make_candidate_copies, condition=meta),
+        node = Node(bind(nodes.make_candidate_copies, condition=meta),
                     ["canaries", cands, "base_model", "params:perturbation"], out,
                     name="make_copies")
         inputs = {**SHARED, cands: cands}
     elif strategy == "paraphrase":
-        node = Node(_bind(nodes.make_paraphrase_copies, condition=meta),
+        node = Node(bind(nodes.make_paraphrase_copies, condition=meta),
                     ["canaries", "base_model", "generator_model", "params:perturbation"], out,
                     name="make_copies")
         inputs = SHARED
     else:
-        node = Node(_bind(nodes.make_sampled_copies, condition=meta),
+        node = Node(bind(nodes.make_sampled_copies, condition=meta),
                     ["canaries", "base_model", "params:perturbation"], out, name="make_copies")
         inputs = SHARED
     used = {k: v for k, v in inputs.items() if k in node.inputs}
@@ -62,10 +51,10 @@ def _candidate_node(cond: Condition) -> Node:
     strategy, top_k = cond.perturbation["strategy"], cond.perturbation["top_k"]
     out = f"candidates_{cond.candidate_key}"
     if strategy == "clm":
-        return Node(_bind(nodes.compute_clm_candidates, seed=cond.seed, top_k=top_k),
+        return Node(bind(nodes.compute_clm_candidates, seed=cond.seed, top_k=top_k),
                     ["canaries", "generator_model", "base_model", "perturbation_config"], out,
                     name=f"compute_{cond.candidate_key}_candidates")
-    return Node(_bind(nodes.compute_mlm_candidates, seed=cond.seed, top_k=top_k),
+    return Node(bind(nodes.compute_mlm_candidates, seed=cond.seed, top_k=top_k),
                 ["canaries", "base_model", "perturbation_config"], out,
                 name=f"compute_{cond.candidate_key}_candidates")
 
@@ -86,7 +75,7 @@ def build(grid: dict) -> Pipeline:
                 for c in perturbed]
         with warnings.catch_warnings():  # the namespaced names are meant to have dots
             warnings.simplefilter("ignore", UserWarning)
-            shared.append(Node(_bind(nodes.summarize, conditions_meta=meta),
+            shared.append(Node(bind(nodes.summarize, conditions_meta=meta),
                                [f"{c.name}.perturbed_copies" for c in perturbed],
                                "perturbation_summary", name="summarize_perturbations"))
     per_condition = [n for c in perturbed for n in _condition_pipeline(c).nodes]

@@ -12,11 +12,11 @@ into one cluster task and ``ParallelRunner`` runs parts side by side.
 
 from __future__ import annotations
 
-from functools import partial, update_wrapper
 from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
+from mosaic_kedro.grid import bind
 from mosaic_kedro.hooks import run_parameters
 from mosaic_kedro.pipelines.slimpajama_dedup import nodes
 
@@ -27,9 +27,6 @@ def dedup_parameters() -> dict[str, Any]:
     """The ``slimpajama_dedup`` block of the running context, else of ``conf/``."""
     return dict(run_parameters().get("slimpajama_dedup") or {})
 
-
-def _bind(func: Any, **kwargs: Any) -> Any:
-    return update_wrapper(partial(func, **kwargs), func)
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
@@ -52,7 +49,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
     per_part = []
     for i, ns in enumerate(names):
         per_part += [
-            Node(_bind(nodes.build_suffix_array, part=i), ["slimpajama_corpus_manifest", P],
+            Node(bind(nodes.build_suffix_array, part=i), ["slimpajama_corpus_manifest", P],
                  f"{ns}.sa_manifest", name="build_suffix_array", namespace=ns),
             Node(nodes.self_similar, [f"{ns}.sa_manifest", P], f"{ns}.selfsim_manifest",
                  name="self_similar", namespace=ns),
@@ -60,7 +57,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                  f"count_{ns}.count_manifest", name="count_queries", namespace=f"count_{ns}"),
         ]
         if i in scan_parts:
-            per_part.append(Node(_bind(nodes.scan_part, part=i),
+            per_part.append(Node(bind(nodes.scan_part, part=i),
                                  ["slimpajama_targets_manifest", "slimpajama_corpus_manifest", P],
                                  f"scan_{ns}.scan_manifest", name="scan_part", namespace=f"scan_{ns}"))
     scans = [f"scan_part_{i:02d}.scan_manifest" for i in scan_parts]

@@ -8,11 +8,10 @@ condition's metrics gathered into ``training_metrics``.
 from __future__ import annotations
 
 from dataclasses import asdict
-from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from mosaic_kedro.grid import Condition, conditions
+from mosaic_kedro.grid import Condition, bind, conditions
 from mosaic_kedro.hooks import grid_parameters
 from mosaic_kedro.pipelines.training import nodes
 
@@ -20,8 +19,7 @@ SHARED = {"base_model": "base_model", "canaries": "canaries"}
 
 
 def _condition_pipeline(cond: Condition) -> Pipeline:
-    train = update_wrapper(partial(nodes.train_target_model, condition=asdict(cond)),
-                           nodes.train_target_model)
+    train = bind(nodes.train_target_model, condition=asdict(cond))
     node = Node(train, ["base_model", "injected_corpus", "canaries", "params:training"],
                 ["target_model", "training_metrics"],
                 name="train_target_model")
