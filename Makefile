@@ -40,9 +40,10 @@ chromium:
 
 # The generator conversion and base-model pretraining run once (outputs kept);
 # `kedro run --pipelines=preparation` redoes them after a parameter change.
+EXPERIMENT := canaries,perturbation,injection,training,mia,slimpajama_dedup,reporting
 run: setup
 	$(VENV)/bin/kedro run --pipelines=preparation --only-missing-outputs
-	$(VENV)/bin/kedro run --pipelines=experiment
+	$(VENV)/bin/kedro run --pipelines=$(EXPERIMENT)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

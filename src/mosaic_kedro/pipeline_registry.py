@@ -7,15 +7,11 @@ from kedro.pipeline import Pipeline
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Register every pipeline under ``pipelines/``.
+    """Register every pipeline under ``pipelines/``; ``__default__`` runs them all.
 
-    ``__default__`` runs them all; ``experiment`` is everything but ``preparation``
-    (``make run`` prepares once with ``--only-missing-outputs``, then runs it).
+    (Kedro 1.7 loads only the pipeline modules named by ``--pipelines``, so composite
+    pipelines are spelled out on the command line, as the Makefile does.)
     """
     pipelines = find_pipelines(raise_errors=True)
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
-    pipelines["experiment"] = sum(
-        (p for name, p in pipelines.items() if name not in ("preparation", "__default__")),
-        Pipeline([]),
-    )
     return pipelines
