@@ -531,8 +531,10 @@ def _mutate(src: list[int], kind: str, d: int, pool: list[int], rng: random.Rand
         for i in rng.sample(range(n), d):
             out[i] = rng.choice([t for t in rng.sample(pool, 4) if t != src[i]] or [pool[0]])
         return out
-    # levenshtein: a deletions + a insertions + (d - 2a) substitutions, length kept
-    a = d // 2
+    # levenshtein: a deletions + a insertions + (d - 2a) substitutions, length kept;
+    # a is capped because nearby insertion/deletion pairs cancel into cheaper edits,
+    # which makes an exact distance d unlikely when most edits are indels
+    a = min(d // 2, 3)
     out = list(src)
     for i in sorted(rng.sample(range(n), d - 2 * a)):
         out[i] = rng.choice([t for t in rng.sample(pool, 4) if t != src[i]] or [pool[0]])
@@ -568,14 +570,24 @@ def _choose_targets(ids_all: list[list[int]], encode: Callable[[list[str]], list
 
 def _fuzzy_copy(ids: list[int], kind: str, d: int, pool: list[int], rng: random.Random,
                 encode: Callable[[list[str]], list[list[int]]], tokenizer: Any) -> tuple[list[int], int, int]:
+    closest: tuple[int, list[int], int, int] | None = None
     for _attempt in range(200):
         mut = _mutate(ids, kind, d, pool, rng)
         if encode([tokenizer.decode(mut)])[0] != mut:
             continue
         h, lev = hamming(ids, mut), levenshtein(ids, mut)
-        if (kind == "hamming" and h == d) or (kind == "levenshtein" and lev == d):
+        got = h if kind == "hamming" else lev
+        if got == d:
             return mut, h, lev
-    raise ValueError(f"could not plant a {kind} copy at distance {d}")
+        if closest is None or abs(got - d) < closest[0]:
+            closest = (abs(got - d), mut, h, lev)
+    if closest is None:
+        raise ValueError(f"could not plant a {kind} copy at distance {d}: no edit of the "
+                         "target survived decode -> encode in 200 attempts")
+    # the copy is planted at the distance it really has (recorded in the manifest)
+    log.info("planted a %s copy at distance %d instead of %d", kind,
+             closest[2] if kind == "hamming" else closest[3], d)
+    return closest[1], closest[2], closest[3]
 
 
 def make_planted_sample(
@@ -637,7 +649,9 @@ def make_planted_sample(
                 cid = f"{tid}_{kind}_{d}"
                 records.append({"text": tokenizer.decode(mut),
                                 "meta": {"redpajama_set_name": "Planted", PLANTED_KEY: cid}})
-                fuzzy.append({"id": cid, "kind": kind, "distance": int(d), "hamming": h, "levenshtein": lev})
+                fuzzy.append({"id": cid, "kind": kind, "requested_distance": int(d),
+                              "distance": h if kind == "hamming" else lev,
+                              "hamming": h, "levenshtein": lev})
         n_planted += count + len(fuzzy)
         targets.append({"id": tid, "count": count, "tokens": ids, "fuzzy": fuzzy})
     rng.shuffle(records)
