@@ -22,7 +22,7 @@ def test_structure_default_grid():
     loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="local",
                                merge_strategy={"parameters": "soft"})
     pipe = build(loader["parameters"]["grid"])
-    assert len(pipe.nodes) == 6 + 1
+    assert len(pipe.nodes) == 7 + 1  # 5 exact + 2 fuzzy conditions, 1 validation
     assert "fuzzy_clm_topk10_r16_s1.injected_corpus" in pipe.all_outputs()
     assert "exact_n04_s1.perturbed_copies" not in pipe.inputs()
 
