@@ -17,6 +17,7 @@ import io
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
@@ -78,6 +79,18 @@ def _band(group: pd.DataFrame) -> tuple[pd.Series, pd.Series, str]:
     return mean, mean, "no band (one seed, no CI)"
 
 
+def _score_lines(ax: Axes, frame: pd.DataFrame) -> str:
+    """One line per score (mean AUC over seeds vs value) with its band; returns what
+    the band shows (see :func:`_band`)."""
+    band_label = ""
+    for score, group in frame.groupby("score", sort=True):
+        mean = group.groupby("value")["auc"].mean()
+        low, high, band_label = _band(group)
+        (line,) = ax.plot(mean.index, mean.values, marker="o", label=str(score))
+        ax.fill_between(mean.index, low.values, high.values, color=line.get_color(), alpha=0.2)
+    return band_label
+
+
 def auc_vs_nu(auc_table: pd.DataFrame) -> Figure:
     """AUC vs nu (exact copies), one panel per model, one line per score, with bands."""
     exact = auc_table[auc_table["kind"] == EXACT_KIND]
@@ -86,14 +99,7 @@ def auc_vs_nu(auc_table: pd.DataFrame) -> Figure:
     models = sorted(exact["model"].unique())
     fig, axes = _grid(len(models))
     for ax, model in zip(axes, models):
-        band_label = ""
-        for score, group in exact[exact["model"] == model].groupby("score", sort=True):
-            mean = group.groupby("value")["auc"].mean()
-            low, high, band_label = _band(group)
-            (line,) = ax.plot(mean.index, mean.values, marker="o", label=str(score))
-            ax.fill_between(
-                mean.index, low.values, high.values, color=line.get_color(), alpha=0.2
-            )
+        band_label = _score_lines(ax, exact[exact["model"] == model])
         ax.set(
             title=f"{_short(model)} (band: {band_label})",
             xlabel="nu (exact copies)",
@@ -114,13 +120,7 @@ def auc_vs_r(auc_table: pd.DataFrame) -> Figure:
     fig, axes = _grid(len(panels))
     for ax, (model, kind) in zip(axes, panels):
         sel = fuzzy[(fuzzy["model"] == model) & (fuzzy["kind"] == kind)]
-        for score, group in sel.groupby("score", sort=True):
-            mean = group.groupby("value")["auc"].mean()
-            low, high, _ = _band(group)
-            (line,) = ax.plot(mean.index, mean.values, marker="o", label=str(score))
-            ax.fill_between(
-                mean.index, low.values, high.values, color=line.get_color(), alpha=0.2
-            )
+        _score_lines(ax, sel)
         ax.set(
             title=f"{_short(model)} · {kind}",
             xlabel="R (replaced tokens)",
