@@ -4,21 +4,10 @@
 //! boundary). Both passes run on several threads; each text chunk of the PLCP
 //! pass starts from h = 0, which costs at most one extra comparison per chunk.
 
-use crate::util::{big_vec, chunks, BitVec, SyncPtr};
+use crate::util::{big_vec, chunks, prefetch, BitVec, SyncPtr};
 use crate::{Idx, Token};
 
 const PF: usize = 32;
-
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint; it never faults
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// Permuted LCP: `plcp[p]` = length of the longest common prefix (stopping at
 /// separators) of suffix p and the suffix just before it in `sa` (0 for the

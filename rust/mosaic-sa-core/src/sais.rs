@@ -11,7 +11,7 @@
 //! `alpha + nsep` (standing for the separator or text end at `e`), and sorted
 //! with the classic SA-IS whose virtual sentinel is the smallest symbol.
 
-use crate::util::{big_capacity, big_vec, chunks, BitVec, SyncPtr};
+use crate::util::{big_capacity, big_vec, chunks, prefetch, BitVec, SyncPtr};
 use crate::{Idx, Token};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -40,16 +40,6 @@ fn bucket_ends<I: Idx>(cnt: &[I], bkt: &mut [I]) {
         s += c.to_usize();
         *b = I::from_usize(s);
     }
-}
-
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 const PF: usize = 32;

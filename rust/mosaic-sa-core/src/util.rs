@@ -182,3 +182,16 @@ pub fn big_capacity<T>(n: usize) -> Vec<T> {
     advise_huge(x.as_ptr() as *const u8, n * std::mem::size_of::<T>());
     x
 }
+
+/// Hint the CPU to fetch the cache line holding `p` (no-op off x86_64). Used by the
+/// memory-latency-bound loops of SA-IS, the merge and the LCP passes.
+#[inline(always)]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults, whatever the address
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
