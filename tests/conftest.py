@@ -7,7 +7,9 @@ project directory (conf/ + pyproject.toml) and data folder.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,18 @@ def project_copy(tmp_path, monkeypatch) -> Path:
     (tmp_path / "src").mkdir()
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def mosaic_sa_binary() -> Path:
+    """The real ``mosaic-sa`` binary (``$MOSAIC_RUST_BIN``, else built here if missing)."""
+    env = os.environ.get("MOSAIC_RUST_BIN")
+    if env:
+        return Path(env)
+    binary = REPO / "rust" / "target" / "release" / "mosaic-sa"
+    if not binary.exists():
+        subprocess.run(
+            ["cargo", "build", "--release", "--manifest-path", str(REPO / "rust" / "Cargo.toml")],
+            check=True,
+        )
+    return binary

@@ -4,8 +4,6 @@ every subcommand on the real binary (compared with plain Python references)."""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +22,9 @@ SEP = 0xFFFF
 
 
 @pytest.fixture(scope="session")
-def binary() -> Path:
-    env = os.environ.get("MOSAIC_RUST_BIN")
-    if env:
-        return Path(env)
-    b = REPO / "rust" / "target" / "release" / "mosaic-sa"
-    if not b.exists():
-        subprocess.run(["cargo", "build", "--release", "--manifest-path", str(REPO / "rust" / "Cargo.toml")], check=True)
-    return b
+def binary(mosaic_sa_binary) -> Path:
+    """The real binary (shared fixture of tests/conftest.py)."""
+    return mosaic_sa_binary
 
 
 @pytest.fixture
