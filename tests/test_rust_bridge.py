@@ -17,7 +17,6 @@ from mosaic_kedro.rust_bridge import (
 )
 from mosaic_kedro.token_files import read_token_file, write_token_file
 
-REPO = Path(__file__).resolve().parents[1]
 SEP = 0xFFFF
 
 
