@@ -207,9 +207,12 @@ def test_aggregate_mean_std_and_n_seeds():
     )
     out = aggregate_rho(per_seed)
     assert out.loc[0, "rho_mean"] == pytest.approx(0.2)
-    assert out.loc[0, "rho_std"] == pytest.approx(0.1)  # sample std, ddof = 1
+    # population std by default (the paper's +-): sqrt(0.02 / 3)
+    assert out.loc[0, "rho_std"] == pytest.approx(math.sqrt(0.02 / 3))
+    assert aggregate_rho(per_seed, ddof=1).loc[0, "rho_std"] == pytest.approx(0.1)
     assert out.loc[0, "n_seeds"] == 3
-    assert math.isnan(aggregate_rho(per_seed.head(1)).loc[0, "rho_std"])
+    assert aggregate_rho(per_seed.head(1)).loc[0, "rho_std"] == 0.0
+    assert math.isnan(aggregate_rho(per_seed.head(1), ddof=1).loc[0, "rho_std"])
 
 
 # ----------------------------------------------------------------------- published parity

@@ -29,11 +29,17 @@ The method, per (model, score, seed):
    curve the three cases are disjoint and this is exactly SPEC §6.
 3. rho = (nu_eq - 1) / K, with K the number of fuzzy copies of the condition (the
    ``num_copies`` column of the AUC table, never a hard-coded 9).
-4. rho is averaged over seeds: mean, standard deviation (ddof=1 by default) and the
-   number of seeds.
+4. rho is averaged over seeds: mean, standard deviation and the number of seeds.
+   The standard deviation is the population one (ddof=0) by default, as the paper's
+   +- values are.
 
-A bootstrap interval (:func:`bootstrap_rho`) resamples member and non-member
-canaries of every condition, recomputes every AUC, and inverts again.
+A bootstrap interval (:func:`bootstrap_rho`) is *paired*: one canary set serves
+every condition of a seed, so each replicate resamples canary ids once per group of
+conditions that share them (members and non-members separately) and reuses that
+resample in every condition of the group; it recomputes every AUC and inverts
+again. Resampling each condition independently would add noise the experiment does
+not have (exact curve and fuzzy AUC would move independently). The grouping also
+serves a pooled design (each condition its own members, non-members shared).
 
 Errors are :class:`RhoError` (a ``ValueError``) with a message that names the model,
 score, seed or condition concerned: an exact curve with fewer than 2 points, a fuzzy
@@ -351,11 +357,14 @@ def rho_per_seed(auc_table: pd.DataFrame, *, smooth: bool = True) -> pd.DataFram
     return out.sort_values(_KEYS).reset_index(drop=True)
 
 
-def aggregate_rho(per_seed: pd.DataFrame, *, ddof: int = 1) -> pd.DataFrame:
+def aggregate_rho(per_seed: pd.DataFrame, *, ddof: int = 0) -> pd.DataFrame:
     """Mean and standard deviation of rho over seeds.
 
-    One row per (model, score, kind, value) with ``rho_mean``, ``rho_std`` (NaN for
-    a single seed when ddof=1), ``n_seeds``, ``auc_mean`` and ``nu_eq_mean``. A seed
+    One row per (model, score, kind, value) with ``rho_mean``, ``rho_std``,
+    ``n_seeds``, ``auc_mean`` and ``nu_eq_mean``. ``rho_std`` is the *population*
+    standard deviation by default (``ddof=0``: divide by the number of seeds), the
+    paper's +- convention; ``ddof=1`` gives the sample standard deviation (NaN for a
+    single seed). A seed
     whose rho is +inf (flat exact tail) makes the mean +inf: it is not dropped.
     """
     keys = ["model", "score", "kind", "value"]
@@ -380,7 +389,7 @@ def aggregate_rho(per_seed: pd.DataFrame, *, ddof: int = 1) -> pd.DataFrame:
 
 
 def rho_table(
-    auc_table: pd.DataFrame, *, smooth: bool = True, ddof: int = 1
+    auc_table: pd.DataFrame, *, smooth: bool = True, ddof: int = 0
 ) -> pd.DataFrame:
     """The rho table: :func:`rho_per_seed` then :func:`aggregate_rho`."""
     return aggregate_rho(rho_per_seed(auc_table, smooth=smooth), ddof=ddof)
@@ -411,66 +420,347 @@ def auc_members_positive(
     return (rank_sum - n_m * (n_m + 1) / 2.0) / (n_m * n_n)
 
 
-def _bootstrap_aucs(
-    members: np.ndarray, non_members: np.ndarray, n_boot: int, rng: np.random.Generator
+def weighted_auc_members_positive(
+    member_scores: np.ndarray,
+    non_member_scores: np.ndarray,
+    member_weights: np.ndarray,
+    non_member_weights: np.ndarray,
 ) -> np.ndarray:
-    im = rng.integers(0, members.size, size=(n_boot, members.size))
-    inn = rng.integers(0, non_members.size, size=(n_boot, non_members.size))
-    return auc_members_positive(members[im], non_members[inn])
+    """:func:`auc_members_positive` of many resamples given as multiplicities.
+
+    A bootstrap resample of a set of canaries is the original set with integer
+    weights (how many times each canary was drawn). With ``member_weights`` of shape
+    ``(B, n_m)`` and ``non_member_weights`` ``(B, n_n)`` (each row summing to n_m and
+    n_n), returns the ``B`` AUCs, ties counting one half, exactly as if the resampled
+    scores had been ranked. Cost ``O(B (n_m + n_n))`` after one sort: the scores are
+    sorted once and only the weights change between replicates.
+    """
+    m = np.asarray(member_scores, dtype=float)
+    n = np.asarray(non_member_scores, dtype=float)
+    wm = np.asarray(member_weights, dtype=float)
+    wn = np.asarray(non_member_weights, dtype=float)
+    n_m, n_n = m.size, n.size
+    if n_m == 0 or n_n == 0:
+        raise RhoError("an AUC needs at least one member and one non-member score")
+    order = np.argsort(n, kind="stable")
+    sorted_n = n[order]
+    # tail[:, k] = total weight of the non-members at sorted positions >= k
+    tail = np.zeros((wn.shape[0], n_n + 1))
+    tail[:, :n_n] = np.cumsum(wn[:, order[::-1]], axis=1)[:, ::-1]
+    above = tail[:, np.searchsorted(sorted_n, m, side="right")]  # weight with score > m_i
+    at_or_above = tail[:, np.searchsorted(sorted_n, m, side="left")]  # score >= m_i
+    # a member is ranked above (lower score than) a non-member: 1; a tie: 1/2
+    return np.einsum("bi,bi->b", wm, above + at_or_above) / (2.0 * n_m * n_n)
+
+
+def smooth_curves(values: np.ndarray, enabled: bool = True) -> np.ndarray:
+    """:func:`smooth_curve` along the last axis of an array of curves."""
+    y = np.asarray(values, dtype=float).copy()
+    if not enabled or y.shape[-1] < 3:
+        return y
+    out = y.copy()
+    out[..., 1:-1] = (y[..., :-2] + y[..., 1:-1] + y[..., 2:]) / 3.0
+    return out
+
+
+def invert_curves(nus: np.ndarray, phis: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """:func:`invert_curve` vectorized over curves: the same rules, the same answers.
+
+    Args:
+        nus: ``(N,)`` strictly increasing copy counts shared by every curve.
+        phis: ``(B, N)`` (already smoothed) exact curves.
+        x: ``(B,)`` the AUC to invert each curve at.
+
+    Returns:
+        ``(B,)`` nu_eq (>= 1, possibly +inf).
+    """
+    nus = np.asarray(nus, dtype=float)
+    phis = np.atleast_2d(np.asarray(phis, dtype=float))
+    x = np.asarray(x, dtype=float).reshape(-1)
+    _check_curve(nus, phis[0], "exact curves")
+    out = np.full(x.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = x < phis[:, 0]
+        first_slope = (phis[:, 1] - phis[:, 0]) / (nus[1] - nus[0])
+        extrap = np.maximum(1.0, nus[0] + (x - phis[:, 0]) / first_slope)
+        out[below] = np.where(first_slope[below] <= 0, 1.0, extrap[below])
+
+        above = ~below & (x > phis[:, -1])
+        n_seg = min(3, nus.size - 1)
+        last_slope = (np.diff(phis, axis=1)[:, -n_seg:] / np.diff(nus)[-n_seg:]).mean(
+            axis=1
+        )
+        extrap = nus[-1] + (x - phis[:, -1]) / last_slope
+        out[above] = np.where(last_slope[above] <= 0, np.inf, extrap[above])
+
+        inside = ~below & ~above
+        if inside.any():
+            p, xi = phis[inside], x[inside, None]
+            lo, hi = p[:, :-1], p[:, 1:]
+            holds = (np.minimum(lo, hi) <= xi) & (xi <= np.maximum(lo, hi))
+            seg = np.argmax(holds, axis=1)  # the first segment, from nu = 1 upwards
+            rows = np.arange(seg.size)
+            lo_s, hi_s = lo[rows, seg], hi[rows, seg]
+            t = (xi[:, 0] - lo_s) / (hi_s - lo_s)
+            step = nus[seg + 1] - nus[seg]
+            out[inside] = np.where(hi_s == lo_s, nus[seg], nus[seg] + t * step)
+    return out
+
+
+_SCORE_NEED = ["kind", "value", "seed", "canary_id", "set", "score", "value_score"]
+_SETS = ("member", "non_member")
+_GROUP_COLUMNS = ["model", "score", "seed", "set", "group", "kind", "value", "n_canaries"]
+
+
+@dataclass
+class _Condition:
+    kind: str
+    value: object
+    ids: np.ndarray  # sorted canary ids of one set
+    scores: np.ndarray  # value_score aligned with ids
+
+
+def _validate_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    missing = sorted(set(_SCORE_NEED) - set(scores.columns))
+    if missing:
+        raise RhoError(
+            f"per-canary score table lacks columns {missing}; it needs {_SCORE_NEED} "
+            "(and optionally model, num_copies)"
+        )
+    if scores[_SCORE_NEED].isna().any().any():
+        bad = [c for c in _SCORE_NEED if scores[c].isna().any()]
+        raise RhoError(f"per-canary score table contains NaN in column(s) {bad}")
+    unknown = sorted(set(scores["set"].astype(str)) - set(_SETS))
+    if unknown:
+        raise RhoError(
+            f"per-canary score table has set labels {unknown}; expected {list(_SETS)}"
+        )
+    data = scores if "model" in scores.columns else scores.assign(model="")
+    if "condition" in data.columns:
+        n_cond = data.groupby(["model", "score", "seed", "kind", "value"])[
+            "condition"
+        ].nunique()
+        if (n_cond > 1).any():
+            key = n_cond[n_cond > 1].index[0]
+            raise RhoError(
+                f"several conditions share (model, score, seed, kind, value) = {key}; "
+                "rho's bootstrap identifies a condition by its kind and value"
+            )
+    return data
+
+
+def _conditions(seed_frame: pd.DataFrame, where: str) -> dict[str, list[_Condition]]:
+    """Per set, every condition's canary ids (sorted) and aligned scores."""
+    out: dict[str, list[_Condition]] = {s: [] for s in _SETS}
+    for (kind, value, set_name), g in seed_frame.groupby(
+        ["kind", "value", "set"], sort=True
+    ):
+        ids = g["canary_id"].astype(str).to_numpy()
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        dup = ids[1:][ids[1:] == ids[:-1]]
+        if dup.size:
+            raise RhoError(
+                f"{where} kind={kind!r} value={value!r} set={set_name}: canary id(s) "
+                f"{sorted(set(dup.tolist()))[:5]} appear more than once"
+            )
+        out[set_name].append(
+            _Condition(kind, value, ids, g["value_score"].to_numpy(float)[order])
+        )
+    return out
+
+
+def _group(conds: list[_Condition], paired: bool, where: str) -> list[list[int]]:
+    """Partition conditions (indices into ``conds``) into resampling groups.
+
+    Paired: conditions with the same canary ids form one group; conditions whose ids
+    overlap without being equal are an error (a condition lacks canaries its group
+    has). Unpaired: every condition is its own group.
+    """
+    if not paired:
+        return [[i] for i in range(len(conds))]
+    groups: list[list[int]] = []
+    owner: dict[str, int] = {}
+    for i, c in enumerate(conds):
+        hit = {owner[cid] for cid in c.ids if cid in owner}
+        if not hit:
+            groups.append([i])
+            owner.update(dict.fromkeys(c.ids, len(groups) - 1))
+            continue
+        g = min(hit)
+        ref = conds[groups[g][0]]
+        if len(hit) == 1 and np.array_equal(ref.ids, c.ids):
+            groups[g].append(i)
+            continue
+        lacks = sorted(set(ref.ids) - set(c.ids))
+        extra = sorted(set(c.ids) - set(ref.ids))
+        raise RhoError(
+            f"{where}: condition kind={c.kind!r} value={c.value!r} shares canaries with "
+            f"kind={ref.kind!r} value={ref.value!r} but not all of them: it lacks "
+            f"{len(lacks)} id(s) {lacks[:5]} and has {len(extra)} other(s) {extra[:5]}; "
+            "conditions must share all their canaries of a set or none"
+        )
+    return groups
+
+
+def canary_groups(scores: pd.DataFrame, *, paired: bool = True) -> pd.DataFrame:
+    """The resampling groups :func:`bootstrap_rho` uses, for inspection.
+
+    One row per (model, score, seed, set, kind, value) with ``group`` (numbered
+    from 0 within model, score, seed and set) and ``n_canaries``. With one canary set
+    shared by every condition of a seed there is one member group and one non-member
+    group per seed; in a pooled design (disjoint members per condition, shared
+    non-members) one member group per condition and one non-member group.
+    """
+    data = _validate_scores(scores)
+    rows = []
+    for (model, score, seed), frame in data.groupby(["model", "score", "seed"], sort=True):
+        where = f"model={model!r} score={score!r} seed={seed!r}"
+        for set_name, conds in _conditions(frame, where).items():
+            for g, members in enumerate(_group(conds, paired, f"{where} set={set_name}")):
+                rows += [
+                    (model, score, seed, set_name, g, conds[i].kind, conds[i].value,
+                     conds[i].ids.size)
+                    for i in members
+                ]
+    return pd.DataFrame(rows, columns=_GROUP_COLUMNS)
+
+
+def _resample_weights(
+    groups: list[list[int]], conds: list[_Condition], n_boot: int, rng
+) -> list[np.ndarray]:
+    """Per condition, the (n_boot, n) multiplicities of its canaries: one draw of
+    canary ids per group and replicate, shared by every condition of the group."""
+    weights: list[np.ndarray] = [np.empty(0)] * len(conds)
+    for members in groups:
+        n = conds[members[0]].ids.size
+        idx = rng.integers(0, n, size=(n_boot, n))
+        flat = (idx + n * np.arange(n_boot)[:, None]).ravel()
+        w = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(float)
+        for i in members:
+            weights[i] = w
+    return weights
+
+
+def _k_table(data: pd.DataFrame, num_copies) -> dict[tuple, float] | None:
+    if "num_copies" not in data.columns:
+        return None
+    fuzzy = data[data["kind"] != EXACT_KIND]
+    keys = ["model", "score", "seed", "kind", "value"]
+    if fuzzy["num_copies"].isna().any():
+        raise RhoError("per-canary score table has NaN num_copies in fuzzy rows")
+    k = fuzzy.groupby(keys)["num_copies"].agg(["min", "max"])
+    bad = k[k["min"] != k["max"]]
+    if len(bad):
+        raise RhoError(
+            f"num_copies varies within condition {bad.index[0]}: "
+            f"{bad.iloc[0]['min']} vs {bad.iloc[0]['max']}"
+        )
+    return {key: float(v) for key, v in k["min"].items()}
 
 
 def bootstrap_rho(
     scores: pd.DataFrame,
-    num_copies: int | Mapping[str, int],
+    num_copies: int | Mapping[str, int] | None = None,
     *,
     n_boot: int = 1000,
     alpha: float = 0.05,
     smooth: bool = True,
     random_state: int = 0,
+    paired: bool = True,
 ) -> pd.DataFrame:
-    """Percentile bootstrap interval for rho from per-canary scores.
+    """Paired percentile bootstrap interval for rho from per-canary scores.
 
     Args:
-        scores: per-canary MIA scores, columns ``kind, value, seed, canary_id, set
-            (member / non_member), score, value_score`` and optionally ``model``
-            (the ``mia_scores`` dataset). Higher ``value_score`` = more likely a
-            non-member; AUCs are computed with members as the positive class.
-        num_copies: K, one int for every fuzzy kind or a mapping kind -> K.
+        scores: per-canary MIA scores (the ``mia_scores`` dataset): columns ``kind,
+            value, seed, canary_id, set (member / non_member), score, value_score``,
+            optionally ``model`` and ``num_copies``; other columns are ignored. Higher
+            ``value_score`` = more likely a non-member; AUCs are computed with members
+            as the positive class. Within one condition (model, score, seed, kind,
+            value) and set, a canary id appears once.
+        num_copies: K, one int for every fuzzy kind or a mapping kind -> K. Used only
+            when the table has no ``num_copies`` column; the column (per condition)
+            wins when present.
         n_boot: bootstrap replicates.
         alpha: 1 - confidence level (0.05 -> a 95 % interval).
         smooth: smooth each resampled exact curve.
         random_state: seed of the resampling.
+        paired: resample per group of canaries (below). ``False`` resamples every
+            condition independently: the old, unpaired scheme, kept only to compare
+            with (it ignores that conditions share canaries and is far too wide).
 
-    Each replicate resamples, independently per condition and seed, the member and
-    the non-member canaries with replacement, recomputes every AUC (exact curve and
-    fuzzy conditions), inverts, and averages rho over seeds. The interval is the
-    alpha/2 and 1 - alpha/2 quantiles of that mean: it reflects canary sampling
-    noise, not seed-to-seed spread (``rho_std`` reports that).
+    Pairing. Within one (model, score, seed) the conditions are grouped, per set, by
+    their canary ids: conditions with the same member ids form one member group,
+    conditions with the same non-member ids one non-member group. Each replicate
+    draws canary ids with replacement once per group and uses that draw in every
+    condition of the group, so scores are aligned by ``canary_id`` across
+    conditions. When one canary set serves every condition of a seed (the default
+    design) that is one draw of members and one of non-members per replicate; in a
+    pooled design (each condition its own members, non-members shared) each
+    condition's members are drawn on their own and the non-members once. Conditions
+    whose ids overlap without being equal are an error. Seeds have their own
+    canaries and are resampled independently.
+
+    Each replicate recomputes every AUC (exact curve and fuzzy conditions), smooths,
+    inverts, and averages rho over seeds. The interval is the alpha/2 and
+    1 - alpha/2 quantiles of that mean: it reflects canary sampling noise, not
+    seed-to-seed spread (``rho_std`` reports that).
 
     Returns:
         One row per (model, score, kind, value): ``rho_point`` (rho from the full
         samples, mean over seeds), ``rho_ci_low``, ``rho_ci_high``, ``n_seeds``,
-        ``n_boot``.
+        ``n_boot`` (:data:`BOOTSTRAP_COLUMNS`; no ``model`` column when the input has
+        none).
     """
-    need = ["kind", "value", "seed", "set", "score", "value_score"]
-    missing = sorted(set(need) - set(scores.columns))
-    if missing:
-        raise RhoError(f"per-canary score table lacks columns {missing}")
-    if scores[need].isna().any().any():
-        raise RhoError("per-canary score table contains NaN")
     if not 0 < alpha < 1:
         raise RhoError(f"alpha must be in (0, 1), got {alpha}")
     if n_boot < 1:
         raise RhoError(f"n_boot must be >= 1, got {n_boot}")
-    data = scores if "model" in scores.columns else scores.assign(model="")
+    data = _validate_scores(scores)
+    k_table = _k_table(data, num_copies)
+    if k_table is None and num_copies is None:
+        raise RhoError(
+            "no K: the per-canary score table has no num_copies column and no "
+            "num_copies argument was given"
+        )
     rng = np.random.default_rng(random_state)
     rows = []
     for (model, score_name), frame in data.groupby(["model", "score"], sort=True):
-        rows.extend(
-            _bootstrap_one(
-                frame, model, score_name, num_copies, n_boot, alpha, smooth, rng
+        point: dict[tuple, list[float]] = {}
+        boots: dict[tuple, list[np.ndarray]] = {}
+        for seed, seed_frame in frame.groupby("seed", sort=True):
+            where = f"model={model!r} score={score_name!r} seed={seed!r}"
+
+            def k_of(kind, value, _key=(model, score_name, seed)):
+                if k_table is not None:
+                    return k_table[(*_key, kind, value)]
+                return _k_for(kind, num_copies)
+
+            for key, (p, b) in _bootstrap_seed(
+                seed_frame, where, k_of, n_boot, smooth, paired, rng
+            ).items():
+                point.setdefault(key, []).append(p)
+                boots.setdefault(key, []).append(b)
+        for (kind, value), per_seed in sorted(point.items()):
+            mean_b = np.mean(np.stack(boots[(kind, value)]), axis=0)
+            # inverted_cdf: no interpolation, so +inf replicates (flat exact tail)
+            # give +inf bounds rather than inf - inf = NaN
+            lo, hi = np.quantile(
+                mean_b, [alpha / 2.0, 1.0 - alpha / 2.0], method="inverted_cdf"
             )
-        )
+            rows.append(
+                {
+                    "model": model,
+                    "score": score_name,
+                    "kind": kind,
+                    "value": value,
+                    "rho_point": float(np.mean(per_seed)),
+                    "rho_ci_low": float(lo),
+                    "rho_ci_high": float(hi),
+                    "n_seeds": len(per_seed),
+                    "n_boot": n_boot,
+                }
+            )
     out = pd.DataFrame(rows, columns=BOOTSTRAP_COLUMNS)
     if "model" not in scores.columns:
         out = out.drop(columns="model")
@@ -485,79 +775,59 @@ def _k_for(kind: str, num_copies: int | Mapping[str, int]) -> float:
     return float(num_copies)
 
 
-def _split_sets(frame: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
-    members = frame.loc[frame["set"] == "member", "value_score"].to_numpy(float)
-    non_members = frame.loc[frame["set"] == "non_member", "value_score"].to_numpy(float)
-    if members.size == 0 or non_members.size == 0:
+def _bootstrap_seed(
+    seed_frame, where, k_of, n_boot, smooth, paired, rng
+) -> dict[tuple, tuple[float, np.ndarray]]:
+    """(kind, value) -> (rho from the full samples, rho of each replicate), one seed."""
+    by_set = _conditions(seed_frame, where)
+    keys = {s: {(c.kind, c.value): i for i, c in enumerate(by_set[s])} for s in _SETS}
+    conditions = sorted(set(keys["member"]) | set(keys["non_member"]))
+    for kind, value in conditions:
+        n_m = keys["member"].get((kind, value))
+        n_n = keys["non_member"].get((kind, value))
+        if n_m is None or n_n is None:
+            raise RhoError(
+                f"{where} kind={kind!r} value={value!r}: needs member and non_member "
+                f"scores, got {'some' if n_m is not None else 0} and "
+                f"{'some' if n_n is not None else 0}"
+            )
+    fuzzy = [c for c in conditions if c[0] != EXACT_KIND]
+    if not fuzzy:
+        return {}
+    exact = sorted((c for c in conditions if c[0] == EXACT_KIND), key=lambda c: c[1])
+    if not exact:
+        raise RhoError(f"fuzzy conditions have no exact curve for their seed ({where})")
+    nus = np.array([float(c[1]) for c in exact])
+    if nus.size < 2:
         raise RhoError(
-            f"{where}: needs member and non_member scores, got {members.size} and {non_members.size}"
+            f"{where}: the exact curve has {nus.size} point(s); inverting it needs at least 2"
         )
-    return members, non_members
+    weights = {
+        s: _resample_weights(
+            _group(by_set[s], paired, f"{where} set={s}"), by_set[s], n_boot, rng
+        )
+        for s in _SETS
+    }
 
+    def aucs(cond) -> tuple[float, np.ndarray]:
+        i, j = keys["member"][cond], keys["non_member"][cond]
+        m, n = by_set["member"][i].scores, by_set["non_member"][j].scores
+        full = float(auc_members_positive(m, n))
+        boot = weighted_auc_members_positive(
+            m, n, weights["member"][i], weights["non_member"][j]
+        )
+        return full, boot
 
-def _bootstrap_one(
-    frame, model, score_name, num_copies, n_boot, alpha, smooth, rng
-) -> list[dict]:
-    point: dict[tuple, list[float]] = {}
-    boots: dict[tuple, list[np.ndarray]] = {}
-    for seed, seed_frame in frame.groupby("seed", sort=True):
-        where = f"model={model!r} score={score_name!r} seed={seed!r}"
-        exact = seed_frame[seed_frame["kind"] == EXACT_KIND]
-        fuzzy = seed_frame[seed_frame["kind"] != EXACT_KIND]
-        if fuzzy.empty:
-            continue
-        if exact.empty:
-            raise RhoError(
-                f"fuzzy conditions have no exact curve for their seed ({where})"
-            )
-        nus = np.sort(exact["value"].unique()).astype(float)
-        if nus.size < 2:
-            raise RhoError(
-                f"{where}: the exact curve has {nus.size} point(s); inverting it needs at least 2"
-            )
-        full, boot = [], []
-        for nu in nus:
-            m, n = _split_sets(exact[exact["value"] == nu], f"{where} exact nu={nu:g}")
-            full.append(float(auc_members_positive(m, n)))
-            boot.append(_bootstrap_aucs(m, n, n_boot, rng))
-        full_curve = smooth_curve(full, enabled=smooth)
-        boot_curves = np.stack(
-            [smooth_curve(b, enabled=smooth) for b in np.stack(boot, axis=1)]
+    exact_aucs = [aucs(c) for c in exact]
+    full_curve = smooth_curve([a for a, _ in exact_aucs], enabled=smooth)
+    boot_curves = smooth_curves(np.stack([b for _, b in exact_aucs], axis=1), smooth)
+    out = {}
+    for kind, value in fuzzy:
+        k = k_of(kind, value)
+        x, xb = aucs((kind, value))
+        nu = invert_curve(nus, full_curve, x, where=where).nu_eq
+        out[(kind, value)] = (
+            rho_from_nu(nu, k),
+            (invert_curves(nus, boot_curves, xb) - 1.0) / k,
         )
-        for (kind, value), cond in fuzzy.groupby(["kind", "value"], sort=True):
-            k = _k_for(kind, num_copies)
-            m, n = _split_sets(cond, f"{where} kind={kind!r} value={value!r}")
-            x = float(auc_members_positive(m, n))
-            xb = _bootstrap_aucs(m, n, n_boot, rng)
-            point.setdefault((kind, value), []).append(
-                rho_from_nu(invert_curve(nus, full_curve, x, where=where).nu_eq, k)
-            )
-            rb = np.array(
-                [
-                    rho_from_nu(invert_curve(nus, c, xi, where=where).nu_eq, k)
-                    for c, xi in zip(boot_curves, xb)
-                ]
-            )
-            boots.setdefault((kind, value), []).append(rb)
-    rows = []
-    for (kind, value), per_seed in sorted(point.items()):
-        mean_b = np.mean(np.stack(boots[(kind, value)]), axis=0)
-        # inverted_cdf: no interpolation, so +inf replicates (flat exact tail)
-        # give +inf bounds rather than inf - inf = NaN
-        lo, hi = np.quantile(
-            mean_b, [alpha / 2.0, 1.0 - alpha / 2.0], method="inverted_cdf"
-        )
-        rows.append(
-            {
-                "model": model,
-                "score": score_name,
-                "kind": kind,
-                "value": value,
-                "rho_point": float(np.mean(per_seed)),
-                "rho_ci_low": float(lo),
-                "rho_ci_high": float(hi),
-                "n_seeds": len(per_seed),
-                "n_boot": n_boot,
-            }
-        )
-    return rows
+    return out
