@@ -378,3 +378,122 @@ def test_bootstrap_errors():
     one_point = scores[(scores["kind"] != "exact") | (scores["value"] == 1)]
     with pytest.raises(RhoError, match="at least 2"):
         bootstrap_rho(one_point, 9, n_boot=5)
+
+
+# ----------------------------------------------------------------------- paired bootstrap
+
+from mosaic_kedro.rho import (  # noqa: E402
+    canary_groups,
+    invert_curves,
+    smooth_curves,
+    weighted_auc_members_positive,
+)
+
+NUS = np.arange(1, 11)
+EFFECT = 0.25  # member score shift per exact copy
+FUZZY_NU = {"fuzzy_a": 3.0, "fuzzy_b": 5.5, "fuzzy_c": 8.0}  # true nu_eq of each fuzzy
+
+
+def _world_conditions():
+    return [("exact", int(nu), EFFECT * nu, int(nu)) for nu in NUS] + [
+        (kind, 1, EFFECT * nu, 9) for kind, nu in FUZZY_NU.items()
+    ]
+
+
+def _world_arrays(rng, draws, n, pooled=False, sd_d=1.0, sd_e=0.25):
+    """(draws, C, n) member and non-member scores: latent difficulty shared across
+    conditions (members: difficulty - effect + noise; non-members: difficulty + noise).
+    Pooled: each condition has its own members, non-members are shared."""
+    conds = _world_conditions()
+    c = len(conds)
+    eff = np.array([e for _, _, e, _ in conds])[None, :, None]
+    dm = rng.normal(0, sd_d, (draws, c if pooled else 1, n))
+    dn = rng.normal(0, sd_d, (draws, 1, n))
+    m = dm - eff + rng.normal(0, sd_e, (draws, c, n))
+    nn = dn + rng.normal(0, sd_e, (draws, c, n))
+    return m, nn
+
+
+def _true_rho(m, nn):
+    """rho of every fuzzy condition for each draw, (draws, n_fuzzy)."""
+    aucs = auc_members_positive(m, nn)  # (draws, C)
+    curves = smooth_curves(aucs[:, : NUS.size])
+    return np.stack(
+        [(invert_curves(NUS, curves, aucs[:, NUS.size + j]) - 1) / 9
+         for j in range(len(FUZZY_NU))], axis=1)
+
+
+def _world_frame(m, nn, pooled=False):
+    conds = _world_conditions()
+    frames = []
+    n = m.shape[-1]
+    for d in range(m.shape[0]):
+        for ci, (kind, value, _, k) in enumerate(conds):
+            mids = [f"c{ci}_m{i:03d}" if pooled else f"m{i:03d}" for i in range(n)]
+            frames.append(pd.DataFrame({
+                "model": f"world{d}", "condition": f"{kind}_{value}", "kind": kind,
+                "value": value, "seed": 1, "num_copies": k,
+                "canary_id": mids + [f"n{i:03d}" for i in range(n)],
+                "set": ["member"] * n + ["non_member"] * n, "score": "loss",
+                "value_score": np.r_[m[d, ci], nn[d, ci]], "family": "x"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _widths(out):
+    w = (out["rho_ci_high"] - out["rho_ci_low"]).to_numpy()
+    return out.assign(w=w).groupby("kind")["w"].mean().reindex(list(FUZZY_NU)).to_numpy()
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_paired_interval_matches_the_true_spread(pooled):
+    rng = np.random.default_rng(7)
+    truth = _true_rho(*_world_arrays(rng, 600, 100, pooled))
+    true_w = np.quantile(truth, 0.975, axis=0) - np.quantile(truth, 0.025, axis=0)
+    frame = _world_frame(*_world_arrays(rng, 10, 100, pooled), pooled=pooled)
+    paired = _widths(bootstrap_rho(frame, n_boot=400, random_state=1))
+    unpaired = _widths(bootstrap_rho(frame, n_boot=400, random_state=1, paired=False))
+    ratio = paired / true_w
+    assert np.all((ratio > 0.8) & (ratio < 1.2)), (paired, true_w, unpaired)
+    if not pooled:  # shared canaries: the unpaired scheme is far too wide
+        assert np.all(unpaired > 1.5 * true_w), (unpaired, true_w)
+
+
+def test_groups_shared_and_pooled():
+    rng = np.random.default_rng(0)
+    shared = canary_groups(_world_frame(*_world_arrays(rng, 1, 20)))
+    assert shared.groupby("set")["group"].nunique().to_dict() == {
+        "member": 1, "non_member": 1}
+    pooled = canary_groups(_world_frame(*_world_arrays(rng, 1, 20, True), pooled=True))
+    n_cond = len(_world_conditions())
+    assert pooled.groupby("set")["group"].nunique().to_dict() == {
+        "member": n_cond, "non_member": 1}
+
+
+def test_paired_errors_on_partial_overlap_and_duplicates():
+    rng = np.random.default_rng(0)
+    frame = _world_frame(*_world_arrays(rng, 1, 20))
+    drop = frame.index[(frame["kind"] == "fuzzy_a") & (frame["canary_id"] == "m003")]
+    with pytest.raises(RhoError, match=r"lacks 1 id\(s\) \['m003'\]"):
+        bootstrap_rho(frame.drop(index=drop), n_boot=5)
+    dup = pd.concat([frame, frame.iloc[:1]])
+    with pytest.raises(RhoError, match="more than once"):
+        bootstrap_rho(dup, n_boot=5)
+    with pytest.raises(RhoError, match="no K"):
+        bootstrap_rho(frame.drop(columns="num_copies"), n_boot=5)
+
+
+def test_weighted_auc_and_batch_inversion_match_the_scalar_versions():
+    rng = np.random.default_rng(3)
+    m = np.round(rng.normal(0, 1, 30), 1)
+    n = np.round(rng.normal(0.4, 1, 25), 1)
+    im = rng.integers(0, 30, (50, 30))
+    inn = rng.integers(0, 25, (50, 25))
+    wm = np.stack([np.bincount(r, minlength=30) for r in im])
+    wn = np.stack([np.bincount(r, minlength=25) for r in inn])
+    assert np.allclose(weighted_auc_members_positive(m, n, wm, wn),
+                       auc_members_positive(m[im], n[inn]), atol=1e-12)
+    phis = np.round(rng.uniform(0.4, 1.0, (400, 5)), 1)  # flat, non-monotone curves
+    x = np.round(rng.uniform(0.3, 1.05, 400), 1)
+    nus = np.arange(1, 6)
+    expected = [invert_curve(nus, p, xi).nu_eq for p, xi in zip(phis, x)]
+    assert np.allclose(invert_curves(nus, phis, x), expected, equal_nan=False)
