@@ -1,8 +1,9 @@
 """``HFModelDataset``: a (versioned) Hugging Face model directory with its tokenizer.
 
 Saves a :class:`~mosaic_kedro.models.LoadedModel` as ``save_pretrained`` safetensors
-plus its tokenizer, written under a temporary name and renamed when complete, so a
-crash never leaves a half-written model where a reader would find it. Saving a
+plus its tokenizer, written under a temporary name, fsynced and renamed (an existing directory is
+swapped atomically, :mod:`mosaic_kedro.datasets.atomic`) when complete, so a crash
+never leaves a half-written model where a reader would find it. Saving a
 :class:`ModelReference` instead writes only ``model_reference.json``: a hub model the
 project uses unchanged (e.g. ``EleutherAI/gpt-neo-1.3B`` as the generator) is
 resolved by name, not copied. Loading returns a ``LoadedModel`` either way.
@@ -19,14 +20,13 @@ Example catalog entry::
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 
+from mosaic_kedro.datasets.atomic import atomic_local_path
 from mosaic_kedro.models import (
     REFERENCE_FILE,
     LoadedModel,
@@ -99,9 +99,7 @@ class HFModelDataset(AbstractVersionedDataset[Any, LoadedModel]):
 
     def _save(self, data: LoadedModel | ModelReference) -> None:
         path = Path(self._get_save_path())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
-        try:
+        with atomic_local_path(path) as tmp:  # a temporary directory, fsynced, swapped in
             tmp.mkdir()
             if isinstance(data, ModelReference):
                 (tmp / REFERENCE_FILE).write_text(
@@ -114,12 +112,6 @@ class HFModelDataset(AbstractVersionedDataset[Any, LoadedModel]):
                 raise DatasetError(
                     f"HFModelDataset saves LoadedModel or ModelReference, not {type(data)}"
                 )
-            if path.exists():
-                shutil.rmtree(path)
-            tmp.rename(path)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
 
     def _exists(self) -> bool:
         try:
