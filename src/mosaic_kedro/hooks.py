@@ -4,12 +4,14 @@
 that ``pipeline_registry`` can build the experiment grid's namespaces from the
 parameters of the environment actually in use (``kedro run --env paper`` builds the
 paper's grid), and, before a run, checks that the trained models it reads but does not
-make exist (``kedro run --pipeline=mia`` after training). Outside a session (e.g. ``kedro registry list``) the registry falls back
+make exist (``kedro run --pipeline=mia`` after training). Unknown top-level
+parameter keys (a misspelled ``reportng:``) stop the session before any node runs. Outside a session (e.g. ``kedro registry list``) the registry falls back
 to reading ``conf/`` with ``KEDRO_ENV`` or ``local``.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any
@@ -45,13 +47,48 @@ def check_trained_models(needed: list[str], exists: Any) -> None:
         )
 
 
+KNOWN_PARAMETER_BLOCKS = frozenset({
+    "preparation", "canaries", "grid", "perturbation", "injection", "training", "mia",
+    "reporting", "slimpajama_dedup",
+})
+
+
+class UnknownParameterKeyError(ValueError):
+    """A top-level parameter key (e.g. a misspelled ``reportng:``) no pipeline reads."""
+
+
+def check_parameter_keys(params: dict[str, Any]) -> None:
+    """Refuse top-level parameter keys that are not a pipeline's block.
+
+    Keys starting with ``_`` (YAML anchors) are allowed.
+
+    Raises:
+        UnknownParameterKeyError: naming each unknown key and the nearest known one.
+    """
+    unknown = sorted(k for k in params if not str(k).startswith("_")
+                     and k not in KNOWN_PARAMETER_BLOCKS)
+    if not unknown:
+        return
+    parts = []
+    for key in unknown:
+        near = difflib.get_close_matches(str(key), sorted(KNOWN_PARAMETER_BLOCKS), n=1)
+        parts.append(f"'{key}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
+    raise UnknownParameterKeyError(
+        f"unknown top-level parameter key{'s' if len(unknown) > 1 else ''} "
+        f"{', '.join(parts)}; the known blocks are "
+        f"{', '.join(sorted(KNOWN_PARAMETER_BLOCKS))}. Fix the spelling in conf/ "
+        "(or --params): a misspelled block would be ignored silently."
+    )
+
+
 class GridHooks:
     """Keep a handle on the configuration of the running context."""
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        """Store the context's config loader for the pipeline registry."""
+        """Store the context's config loader; refuse unknown top-level parameter keys."""
         _ACTIVE["config_loader"] = context.config_loader
+        check_parameter_keys(dict(context.params))
 
     @hook_impl
     def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
