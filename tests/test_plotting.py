@@ -28,6 +28,7 @@ def _auc_table(with_ci: bool) -> pd.DataFrame:
     table = pd.DataFrame(
         rows, columns=["model", "kind", "value", "seed", "score", "auc"]
     )
+    table["family"] = np.where(table["kind"] == "exact", "exact", "fuzzy")
     table["ci_low"] = table["auc"] - 0.05 if with_ci else np.nan
     table["ci_high"] = table["auc"] + 0.05 if with_ci else np.nan
     return table
@@ -66,6 +67,7 @@ def test_rho_vs_r_has_error_bars_seed_dots_and_ci_band():
             "model": "org/a",
             "score": "ratio",
             "kind": "fuzzy_clm_topk10",
+            "family": "fuzzy",
             "value": [1, 10],
             "rho_mean": [0.85, 0.55],
             "rho_std": [0.07, 0.07],

@@ -12,6 +12,11 @@ named ``<kind>_<value>_s<seed>``:
 - ``paraphrase_c09_s1``: 9 paraphrases by an instruction-tuned LM.
 
 Pipelines that run per condition build their namespaces from :func:`conditions`.
+
+A condition's name and ``kind`` are labels, never parsed: what a condition *is* travels
+as data (:data:`META_COLUMNS`: family, strategy, nu, R, top_k, n, x, tau, num_copies),
+through the perturbation summary, the per-canary scores, the AUC and rho tables.
+``kind`` names one curve of the grid (the conditions that differ only in ``value``).
 """
 
 from __future__ import annotations
@@ -86,6 +91,16 @@ class GridParams(StrictParams):
     paraphrase: list[ParaphraseFamily] = Field(default_factory=list)
 
 
+#: The metadata columns every per-condition table carries (NaN / None where a column
+#: does not apply): ``family`` (exact, fuzzy, insertion, scrambled, shuffle,
+#: paraphrase), ``strategy`` (mlm, clm, mlm_random, random for fuzzy; the family name
+#: otherwise; None for exact), ``nu`` (exact copies), ``R`` (replaced tokens),
+#: ``top_k``, ``n`` (n-gram / block size), ``x`` (inserted tokens), ``tau`` (target
+#: Kendall-tau distance) and ``num_copies`` (K: fuzzy copies, or nu for exact).
+META_COLUMNS = ["family", "strategy", "nu", "R", "top_k", "n", "x", "tau", "num_copies"]
+_NUMERIC_META = ("nu", "R", "top_k", "n", "x", "tau")
+
+
 @dataclass(frozen=True)
 class Condition:
     """One cell of the grid for one seed.
@@ -100,6 +115,18 @@ class Condition:
     seed: int
     num_copies: int
     perturbation: dict[str, Any] = field(default_factory=dict)
+    family: str = "exact"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        """This condition's :data:`META_COLUMNS` as a dict (floats, NaN where absent)."""
+        out: dict[str, Any] = {"family": self.family,
+                               "strategy": self.perturbation.get("strategy")}
+        for key in _NUMERIC_META:
+            value = self.meta.get(key)
+            out[key] = float("nan") if value is None else float(value)
+        out["num_copies"] = int(self.num_copies)
+        return out
 
     @property
     def is_exact(self) -> bool:
@@ -115,20 +142,28 @@ class Condition:
         return f"{strategy}_topk{self.perturbation['top_k']}_s{self.seed}"
 
 
+def condition_metadata(condition: dict[str, Any]) -> dict[str, Any]:
+    """:meth:`Condition.metadata` of a condition passed to a node as ``asdict(cond)``."""
+    return Condition(**condition).metadata()
+
+
 def parse_grid(grid: Any) -> GridParams:
     """Validate the ``grid`` block (raises ``ParameterError`` naming the key)."""
     return parse_params(GridParams, grid, "grid")
 
 
 def _seed_conditions(g: GridParams, seed: int) -> list[Condition]:
-    out = [Condition(f"exact_n{nu:02d}_s{seed}", "exact", nu, seed, nu) for nu in g.exact]
+    out = [Condition(f"exact_n{nu:02d}_s{seed}", "exact", nu, seed, nu, meta={"nu": nu})
+           for nu in g.exact]
     for fam in g.fuzzy:
         settings = fam.model_dump(exclude={"replaced_tokens"})
         if fam.strategy in ("mlm", "clm") and fam.top_k is None:
             settings["top_k"] = 10
         for r in fam.replaced_tokens:
+            top_k = settings["top_k"] if fam.strategy in ("mlm", "clm") else None
             out.append(Condition(f"{fam.kind()}_r{r:02d}_s{seed}", fam.kind(), r, seed,
-                                 fam.num_copies, {**settings, "replaced_tokens": r}))
+                                 fam.num_copies, {**settings, "replaced_tokens": r},
+                                 "fuzzy", {"R": r, "top_k": top_k}))
     for ins in g.insertion:
         for n in ins.ngram:
             for x in ins.inserted:
@@ -136,12 +171,13 @@ def _seed_conditions(g: GridParams, seed: int) -> list[Condition]:
                     f"insertion_n{n:02d}_x{x:02d}_s{seed}", f"insertion_n{n:02d}", x, seed,
                     ins.num_copies,
                     {"strategy": "insertion", "ngram": n, "inserted": x,
-                     "num_copies": ins.num_copies}))
+                     "num_copies": ins.num_copies}, "insertion", {"n": n, "x": x}))
     for scr in g.scrambled:
         for n in scr.ngram:
             out.append(Condition(
                 f"scrambled_n{n:02d}_s{seed}", "scrambled", n, seed, scr.num_copies,
-                {"strategy": "scrambled", "ngram": n, "num_copies": scr.num_copies}))
+                {"strategy": "scrambled", "ngram": n, "num_copies": scr.num_copies},
+                "scrambled", {"n": n}))
     for shf in g.shuffle:
         for n in shf.ngram:
             for tau in shf.tau:
@@ -149,11 +185,12 @@ def _seed_conditions(g: GridParams, seed: int) -> list[Condition]:
                     f"shuffle_n{n:02d}_t{round(tau * 100):03d}_s{seed}", f"shuffle_n{n:02d}",
                     tau, seed, shf.num_copies,
                     {"strategy": "shuffle", "ngram": n, "tau": tau,
-                     "num_copies": shf.num_copies}))
+                     "num_copies": shf.num_copies}, "shuffle", {"n": n, "tau": tau}))
     for par in g.paraphrase:
         out.append(Condition(
             f"paraphrase_c{par.num_copies:02d}_s{seed}", "paraphrase", par.num_copies, seed,
-            par.num_copies, {"strategy": "paraphrase", "num_copies": par.num_copies}))
+            par.num_copies, {"strategy": "paraphrase", "num_copies": par.num_copies},
+            "paraphrase"))
     return out
 
 

@@ -349,3 +349,45 @@ def score_sequences(
 def perplexity(logprobs: np.ndarray) -> float:
     """exp of the mean negative log-prob (``inf`` for an empty array)."""
     return math.exp(-float(np.mean(logprobs))) if len(logprobs) else math.inf
+
+
+@torch.inference_mode()
+def greedy_continuations(
+    loaded: LoadedModel,
+    prompts: Sequence[Sequence[int]],
+    *,
+    max_new_tokens: int,
+    batch_size: int = 32,
+) -> list[list[int]]:
+    """Greedy continuation of every prompt: at most ``max_new_tokens`` new tokens each,
+    cut at the first EOS (the extraction experiment, SPEC §6).
+
+    Prompts are batched with *left* padding and an attention mask, so a prompt's
+    continuation does not depend on its batch; the pad id is the tokenizer's pad, else
+    its EOS (the paper's targets have no pad token; padded positions are masked).
+    """
+    tokenizer = loaded.tokenizer
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    pad = 0 if pad is None else int(pad)
+    device = loaded.device
+    out: list[list[int]] = [[] for _ in prompts]
+    for batch in length_sorted_batches([len(p) for p in prompts], batch_size):
+        width = max(len(prompts[i]) for i in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, index in enumerate(batch):
+            seq = list(prompts[index])
+            ids[row, width - len(seq):] = torch.as_tensor(seq, dtype=torch.long)
+            mask[row, width - len(seq):] = 1
+        generated = loaded.model.generate(
+            input_ids=ids.to(device), attention_mask=mask.to(device), do_sample=False,
+            max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens,
+            pad_token_id=pad, eos_token_id=None, num_beams=1,
+        )[:, width:].tolist()
+        for row, index in enumerate(batch):
+            tokens = generated[row]
+            if eos is not None and eos in tokens:
+                tokens = tokens[: tokens.index(eos)]
+            out[index] = [int(t) for t in tokens]
+    return out

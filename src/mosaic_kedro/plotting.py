@@ -22,7 +22,11 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 EXACT_KIND = "exact"
-FUZZY_PREFIX = "fuzzy_"
+
+
+def _fuzzy(table: pd.DataFrame) -> pd.DataFrame:
+    """The token-replacement conditions of a table, by its ``family`` column."""
+    return table[table["family"] == "fuzzy"]
 
 
 def _grid(
@@ -111,9 +115,10 @@ def auc_vs_nu(auc_table: pd.DataFrame) -> Figure:
 
 
 def auc_vs_r(auc_table: pd.DataFrame) -> Figure:
-    """AUC vs R (replaced tokens) for the ``fuzzy_*`` kinds: one panel per (model,
+    """AUC vs R (replaced tokens) for the token-replacement conditions (family
+    ``fuzzy``): one panel per (model,
     kind), one line per score, band as in :func:`auc_vs_nu`."""
-    fuzzy = auc_table[auc_table["kind"].astype(str).str.startswith(FUZZY_PREFIX)]
+    fuzzy = _fuzzy(auc_table)
     if fuzzy.empty:
         return placeholder_figure("AUC vs R", "no fuzzy conditions in the AUC table")
     panels = sorted(fuzzy.groupby(["model", "kind"]).groups)
@@ -132,13 +137,10 @@ def auc_vs_r(auc_table: pd.DataFrame) -> Figure:
 
 
 def rho_vs_r(rho_per_seed: pd.DataFrame, rho_table: pd.DataFrame, score: str) -> Figure:
-    """Figure 1 of the paper: rho vs R for every model (``fuzzy_*`` kinds, one score),
+    """Figure 1 of the paper: rho vs R for every model (family ``fuzzy``, one score),
     mean over seeds with +/- std error bars, each seed as a faint dot, and the
     bootstrap interval as a band when the rho table has one."""
-    table = rho_table[
-        (rho_table["score"] == score)
-        & rho_table["kind"].astype(str).str.startswith(FUZZY_PREFIX)
-    ]
+    table = _fuzzy(rho_table[rho_table["score"] == score])
     if table.empty:
         return placeholder_figure(
             f"rho vs R ({score})", f"no fuzzy rho for score {score!r}"
@@ -186,16 +188,19 @@ def rho_vs_r(rho_per_seed: pd.DataFrame, rho_table: pd.DataFrame, score: str) ->
 def rho_vs_levenshtein(
     rho_table: pd.DataFrame, perturbation_summary: pd.DataFrame, score: str
 ) -> Figure:
-    """rho vs mean token Levenshtein distance of the copies, one series per
-    perturbation kind (and model), for one score."""
+    """rho vs the mean token Levenshtein distance of what the model saw (each copy's
+    decoded text re-encoded, ``mean_seen_levenshtein``; the edit distance
+    ``mean_levenshtein`` for older summaries), one series per perturbation kind (and
+    model), for one score."""
     if perturbation_summary is None or len(perturbation_summary) == 0:
         return placeholder_figure(
             "rho vs Levenshtein",
             "no perturbation summary (copies' Levenshtein distances) for this run",
         )
-    lev = perturbation_summary.groupby(["kind", "value"], as_index=False)[
-        "mean_levenshtein"
-    ].mean()
+    column = ("mean_seen_levenshtein" if "mean_seen_levenshtein" in perturbation_summary
+              else "mean_levenshtein")
+    lev = (perturbation_summary.groupby(["kind", "value"], as_index=False)[column].mean()
+           .rename(columns={column: "mean_levenshtein"}))
     table = rho_table[rho_table["score"] == score].merge(
         lev, on=["kind", "value"], how="inner"
     )
@@ -220,7 +225,7 @@ def rho_vs_levenshtein(
         )
     ax.set(
         title=f"rho vs token Levenshtein distance ({score})",
-        xlabel="mean token Levenshtein distance of a copy to its original",
+        xlabel="mean token Levenshtein distance of a copy, as re-tokenized, to its original",
         ylabel="rho",
     )
     ax.grid(alpha=0.3)
@@ -298,4 +303,36 @@ def training_curves(training_metrics: pd.DataFrame) -> Figure:
         ax.grid(alpha=0.3)
     if training_metrics["condition"].nunique() <= 12:
         ax_auc.legend(fontsize=7)
+    return fig
+
+
+def extraction(extraction_table: pd.DataFrame) -> Figure:
+    """The extraction experiment: mean BLEU and token edit similarity of the greedy
+    continuation vs nu (exact) and vs R (token replacement), one line per model and
+    kind, error bars = std over seeds. Reads the reporting ``extraction_table``."""
+    if extraction_table is None or len(extraction_table) == 0:
+        return placeholder_figure("extraction", "no extraction results for this run")
+    fig = Figure(figsize=(11, 7.5), layout="constrained")
+    axes = fig.subplots(2, 2, squeeze=False)
+    panels = [("exact", "nu", "nu (exact copies)"), ("fuzzy", "R", "R (replaced tokens)")]
+    metrics = [("bleu", "BLEU (sacrebleu, 0-100)"),
+               ("token_edit_similarity", "token edit similarity")]
+    for col, (family, axis, xlabel) in enumerate(panels):
+        sel = extraction_table[extraction_table["family"] == family]
+        for row, (metric, ylabel) in enumerate(metrics):
+            ax = axes[row][col]
+            if sel.empty:
+                ax.text(0.5, 0.5, f"no {family} conditions", ha="center", va="center",
+                        transform=ax.transAxes)
+            for (model, kind), unsorted in sel.groupby(["model", "kind"], sort=True):
+                group = unsorted.sort_values(axis)
+                ax.errorbar(group[axis], group[f"{metric}_mean"],
+                            yerr=group[f"{metric}_std"].fillna(0), marker="o", capsize=3,
+                            label=f"{_short(model)} · {kind}")
+            ax.set(xlabel=xlabel, ylabel=ylabel)
+            ax.grid(alpha=0.3)
+            if not sel.empty:
+                ax.legend(fontsize=7)
+    fig.suptitle("Extraction: greedy continuation of each member canary's first half "
+                 "(mean over canaries; bars: std over seeds)")
     return fig

@@ -84,7 +84,7 @@ def _catalog(tmp: Path, params: dict, world: dict) -> DataCatalog:
         "canaries": MemoryDataset(world["canaries"]),
     }
     for name in ("training_metrics", "mia_config", "reference_scores", "mia_scores",
-                 "auc_table", "roc_curves"):  # kept after the run (memory ones are released)
+                 "auc_table", "roc_curves", "extraction_scores"):  # kept after the run (memory ones are released)
         datasets[name] = PickleDataset(filepath=str(tmp / f"{name}.pkl"))
     for name, corpus in world["corpora"].items():
         datasets[f"{name}.injected_corpus"] = MemoryDataset(corpus)
@@ -133,7 +133,22 @@ def test_training_then_mia_on_the_test_grid(tmp_path, params, world):
     scores = catalog.load("mia_scores")
     auc = catalog.load("auc_table")
     roc = catalog.load("roc_curves")
-    assert list(auc.columns) == AUC_TABLE_COLUMNS
+    assert list(auc.columns) == mia_nodes.AUC_COLUMNS
+    assert list(auc.columns[: len(AUC_TABLE_COLUMNS)]) == AUC_TABLE_COLUMNS
+    meta = auc.drop_duplicates("condition").set_index("condition")
+    for cond in conds:  # the condition's metadata travels as data
+        for key, value in cond.metadata().items():
+            got = meta.loc[cond.name, key]
+            assert got == value or (pd.isna(got) and pd.isna(value)), (cond.name, key)
+
+    # the extraction experiment: one row per member canary and condition
+    extraction = catalog.load("extraction_scores")
+    assert len(extraction) == len(conds) * 6
+    assert extraction["bleu"].between(0, 100).all()
+    assert extraction["token_edit_similarity"].between(0, 1).all()
+    lengths = world["canaries"].set_index("canary_id")["tokens"].map(len)
+    halves = (lengths.loc[extraction["canary_id"]] * 0.5).round().astype(int)
+    assert (extraction["prompt_tokens"].to_numpy() == halves.to_numpy()).all()
     assert len(auc) == len(conds) * 7
     assert set(auc["score"]) == set(scores["score"])
     assert auc[["auc", "ci_low", "ci_high", "tpr_at_1", "tpr_at_10"]].notna().all().all()

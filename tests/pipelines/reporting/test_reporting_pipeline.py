@@ -17,6 +17,7 @@ from kedro_datasets.text import TextDataset
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score
 
+from mosaic_kedro.grid import META_COLUMNS, Condition, conditions
 from mosaic_kedro.params import ParameterError
 from mosaic_kedro.pipelines.reporting import create_pipeline, nodes
 from mosaic_kedro.rho import AUC_TABLE_COLUMNS, RhoError
@@ -24,76 +25,57 @@ from mosaic_kedro.rho import AUC_TABLE_COLUMNS, RhoError
 PROJECT = Path(__file__).resolve().parents[3]
 MODEL = "local/tiny-gpt2"
 
-# (kind, value, shift of member scores in exact-copy units); copies K = 9
-CONDITIONS = (
-    [("exact", nu, nu) for nu in range(1, 6)]
-    + [("fuzzy_clm_topk10", r, 1 + 9 * max(0.0, 0.5 - r / 40)) for r in (1, 5, 10)]
-    + [("insertion_n5_x1", 0, 2.0), ("shuffle_n10_tau0.3", 0, 1.5)]
-)
+# A real grid: the fixtures' conditions come from grid.conditions(), never typed by hand
+GRID = {
+    "seeds": [1, 2],
+    "exact": [1, 2, 3, 4, 5],
+    "fuzzy": [{"strategy": "clm", "top_k": 10, "replaced_tokens": [1, 5, 10]}],
+    "insertion": [{"ngram": [5], "inserted": [1]}],
+    "shuffle": [{"ngram": [10], "tau": [0.3]}],
+}
 
 
-def _scores(n: int = 60, seeds=(1, 2)) -> pd.DataFrame:
-    """Per-canary scores (mia_scores layout): members' scores fall with the condition's
-    exact-copy worth; higher = more likely a non-member."""
+def _worth(cond: Condition) -> float:
+    """Shift of the member scores in exact-copy units (K = 9 copies)."""
+    meta = cond.metadata()
+    if meta["family"] == "exact":
+        return meta["nu"]
+    if meta["family"] == "fuzzy":
+        return 1 + 9 * max(0.0, 0.5 - meta["R"] / 40)
+    return {"insertion": 2.0, "shuffle": 1.5}.get(meta["family"], 1.0)
+
+
+def _scores(n: int = 60, seeds=(1, 2), grid: dict | None = None) -> pd.DataFrame:
+    """Per-canary scores (mia_scores layout, with the condition metadata columns):
+    members' scores fall with the condition's exact-copy worth; higher = more likely a
+    non-member. Canaries are shared by every condition of a seed, as in the pipeline."""
     rng = np.random.default_rng(7)
-    rows = []
-    for seed in seeds:
-        for kind, value, worth in CONDITIONS:
-            condition = f"{kind}_v{value}_s{seed}"
-            for score, scale in (("loss", 0.25), ("ratio", 0.35)):
-                for i in range(n):
-                    rows.append(
-                        (
-                            condition,
-                            kind,
-                            value,
-                            seed,
-                            f"m{i}",
-                            "member",
-                            score,
-                            rng.normal(-scale * worth, 1),
-                        )
-                    )
-                    rows.append(
-                        (
-                            condition,
-                            kind,
-                            value,
-                            seed,
-                            f"n{i}",
-                            "non_member",
-                            score,
-                            rng.normal(0, 1),
-                        )
-                    )
-    columns = [
-        "condition",
-        "kind",
-        "value",
-        "seed",
-        "canary_id",
-        "set",
-        "score",
-        "value_score",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    frames = []
+    for cond in conditions({**(grid or GRID), "seeds": list(seeds)}):
+        for score, scale in (("loss", 0.25), ("ratio", 0.35)):
+            members = rng.normal(-scale * _worth(cond), 1, n)
+            frames.append(pd.DataFrame({
+                "condition": cond.name, "kind": cond.kind, "value": cond.value,
+                "seed": cond.seed, **cond.metadata(),
+                "canary_id": [f"s{cond.seed}_member_{i}" for i in range(n)]
+                + [f"s{cond.seed}_non_member_{i}" for i in range(n)],
+                "set": ["member"] * n + ["non_member"] * n, "score": score,
+                "value_score": np.concatenate([members, rng.normal(0, 1, n)])}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _auc_table(scores: pd.DataFrame) -> pd.DataFrame:
     """The AUC table mia would write for these scores (members positive)."""
     rows = []
-    for (condition, kind, value, seed, score), g in scores.groupby(
-        ["condition", "kind", "value", "seed", "score"]
-    ):
+    for (condition, score), g in scores.groupby(["condition", "score"]):
         y = (g["set"] == "member").to_numpy(int)
         auc = roc_auc_score(y, -g["value_score"].to_numpy())
+        first = g.iloc[0]
         rows.append(
             {
                 "model": MODEL,
                 "condition": condition,
-                "kind": kind,
-                "value": value,
-                "seed": seed,
+                **{c: first[c] for c in ("kind", "value", "seed", *META_COLUMNS)},
                 "score": score,
                 "auc": auc,
                 "ci_low": auc - 0.05,
@@ -102,10 +84,10 @@ def _auc_table(scores: pd.DataFrame) -> pd.DataFrame:
                 "tpr_at_10": 0.2,
                 "n_members": int(y.sum()),
                 "n_non_members": int((1 - y).sum()),
-                "num_copies": value if kind == "exact" else 9,
             }
         )
-    return pd.DataFrame(rows, columns=AUC_TABLE_COLUMNS)
+    extra = [c for c in META_COLUMNS if c not in AUC_TABLE_COLUMNS]
+    return pd.DataFrame(rows)[[*AUC_TABLE_COLUMNS, *extra]]
 
 
 def _training_metrics() -> pd.DataFrame:
@@ -125,15 +107,20 @@ def _training_metrics() -> pd.DataFrame:
 
 
 def _summary() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "kind": ["fuzzy_clm_topk10"] * 3
-            + ["insertion_n5_x1", "shuffle_n10_tau0.3"],
-            "value": [1, 5, 10, 0, 0],
-            "seed": 1,
-            "mean_levenshtein": [1.0, 5.2, 10.5, 19.0, 30.0],
-        }
-    )
+    perturbed = [c for c in conditions(GRID) if not c.is_exact and c.seed == 1]
+    return pd.DataFrame({
+        "kind": [c.kind for c in perturbed], "value": [c.value for c in perturbed],
+        "seed": 1, "mean_levenshtein": [1.0, 5.2, 10.5, 19.0, 30.0],
+        "mean_seen_levenshtein": [1.5, 6.0, 12.0, 19.0, 30.0]})
+
+
+def _extraction(scores: pd.DataFrame) -> pd.DataFrame:
+    """extraction_scores rows (mia layout): similarity grows with the exact copies."""
+    members = scores[(scores["set"] == "member") & (scores["score"] == "loss")].copy()
+    worth = members["nu"].fillna(members["R"].rsub(12).clip(lower=0) / 4).fillna(1)
+    return members.assign(model=MODEL, prompt_tokens=8, generated_text="a",
+                          reference_text="b", bleu=worth * 3.0,
+                          token_edit_similarity=worth / 10, exact_match=worth > 4)
 
 
 PARAMS = {
@@ -159,6 +146,7 @@ def run_outputs(tmp_path_factory) -> dict:
             "mia_scores": MemoryDataset(scores),
             "training_metrics": MemoryDataset(_training_metrics()),
             "perturbation_summary": MemoryDataset(_summary()),
+            "extraction_scores": MemoryDataset(_extraction(scores)),
             "params:reporting": MemoryDataset(PARAMS),
             "parameters": MemoryDataset({"reporting": PARAMS}),
             "rho_table": CSVDataset(filepath=str(tmp / "rho_table.csv")),
@@ -186,10 +174,11 @@ def test_pipeline_shape():
         "mia_scores",
         "training_metrics",
         "perturbation_summary",
+        "extraction_scores",
         "params:reporting",
         "parameters",
     }
-    assert len(pipe.nodes) == 12
+    assert len(pipe.nodes) == 14
     assert {"prepare_auc_table", "write_report"} <= {n.name for n in pipe.nodes}
 
 
@@ -207,11 +196,8 @@ def test_rho_table_schema_and_bootstrap(run_outputs):
         "rho_ci_high",
     ):
         assert column in table.columns
-    assert set(table["kind"]) == {
-        "fuzzy_clm_topk10",
-        "insertion_n5_x1",
-        "shuffle_n10_tau0.3",
-    }
+    assert set(table["kind"]) == {"fuzzy_clm_topk10", "insertion_n05", "shuffle_n10"}
+    assert set(table["family"]) == {"fuzzy", "insertion", "shuffle"}
     assert (table["n_seeds"] == 2).all()
     assert table[["rho_ci_low", "rho_ci_high"]].notna().all().all()
     assert (table["rho_ci_low"] <= table["rho_ci_high"]).all()
@@ -227,43 +213,66 @@ def test_figures_are_matplotlib_figures(run_outputs):
         "rho_vs_levenshtein",
         "roc",
         "training_curves",
+        "extraction",
     ):
         assert isinstance(outputs[f"{name}_figure"], Figure), name
     roc = outputs["roc_figure"].axes[0]
     assert roc.get_xscale() == "log" and roc.get_yscale() == "log"
     assert (
-        roc.get_title()
-        == "ROC · fuzzy_clm_topk10_v10_s1"  # first fuzzy by name ("v10" < "v1_")
+        roc.get_title() == "ROC · fuzzy_clm_topk10_r01_s1"
     )  # first fuzzy condition by name
     assert len(outputs["rho_vs_levenshtein_figure"].axes[0].containers) == 3  # 3 kinds
 
 
-def test_secondary_tables_parse_families(run_outputs):
+def test_secondary_tables_read_metadata(run_outputs):
     secondary = run_outputs["secondary"]
     # one top-k kind only: it is the main fuzzy table, not a secondary one
     assert set(secondary["family"]) == {"insertion", "shuffle"}
     ins = secondary[secondary["family"] == "insertion"].iloc[0]
     assert (ins["n"], ins["x"]) == (5, 1)
     shuffle = secondary[secondary["family"] == "shuffle"].iloc[0]
-    assert shuffle["tau"] == pytest.approx(0.3)
+    assert (shuffle["n"], shuffle["tau"]) == (10, pytest.approx(0.3))
     assert secondary["rho_mean"].notna().all()
+    assert secondary[["rho_ci_low", "rho_ci_high"]].notna().all().all()
 
 
-def test_secondary_top_k_table_when_several_k_ran():
-    rows = []
-    for kind in ("exact", "fuzzy_mlm_topk10", "fuzzy_mlm_topk100", "fuzzy_random"):
-        for value in (1, 2):
-            rows.append((kind, value, 0.6 + 0.1 * value))
-    auc = pd.DataFrame(rows, columns=["kind", "value", "auc"]).assign(
-        model="m", score="loss", seed=1
-    )
-    rho = pd.DataFrame(
-        {"model": "m", "score": "loss", "kind": ["fuzzy_mlm_topk10"], "value": [1]}
-    ).assign(rho_mean=0.5, rho_std=np.nan, n_seeds=1)
-    out = nodes.build_secondary_tables(auc, rho)
-    assert set(out["family"]) == {"topk"}
-    assert set(zip(out["strategy"], out["top_k"])) == {("mlm", "10"), ("mlm", "100")}
-    assert out["rho_mean"].notna().sum() == 1
+def _reporting_tables(grid: dict, n: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
+    scores = _scores(n=n, seeds=(1,), grid=grid)
+    auc = nodes.prepare_auc_table(_auc_table(scores), PARAMS)
+    per_seed = nodes.compute_rho_per_seed(auc, PARAMS)
+    boot = nodes.compute_rho_bootstrap(scores, auc, {**PARAMS, "bootstrap": {"n_boot": 20}})
+    rho = nodes.build_rho_table(per_seed, boot, auc, PARAMS)
+    return nodes.build_secondary_tables(auc, rho), rho
+
+
+def test_every_secondary_family_of_the_paper_grid_survives():
+    """conf/paper's real grid: every secondary condition reaches its table (the kinds
+    insertion_n05, scrambled, shuffle_n05 ... are never parsed)."""
+    grid = yaml.safe_load((PROJECT / "conf/paper/parameters.yml").read_text())["grid"]
+    secondary, rho = _reporting_tables(grid)
+    conds = [c for c in conditions({**grid, "seeds": [1]}) if not c.is_exact]
+    assert set(secondary["family"]) == {"insertion", "scrambled", "shuffle", "topk",
+                                        "paraphrase"}
+    for family in ("insertion", "scrambled", "shuffle", "paraphrase"):
+        expected = {(c.kind, c.value) for c in conds if c.family == family}
+        got = secondary[(secondary["family"] == family) & (secondary["score"] == "ratio")]
+        assert set(zip(got["kind"], got["value"])) == expected, family
+    topk = secondary[(secondary["family"] == "topk") & (secondary["score"] == "ratio")]
+    assert len(topk) == sum(c.family == "fuzzy" for c in conds) == 32
+    assert set(zip(topk["strategy"], topk["top_k"].fillna(0))) == {
+        ("mlm", 10), ("mlm", 100), ("mlm", 1000), ("mlm_random", 0)}
+    assert set(rho["family"]) == {"fuzzy", "insertion", "scrambled", "shuffle",
+                                  "paraphrase"}
+
+
+def test_secondary_top_k_needs_two_combinations():
+    grid = {"seeds": [1], "exact": [1, 2, 3],
+            "fuzzy": [{"strategy": "clm", "top_k": 10, "replaced_tokens": [1, 2]}]}
+    assert _reporting_tables(grid)[0].empty
+    grid["fuzzy"].append({"strategy": "random", "replaced_tokens": [1]})
+    secondary, _ = _reporting_tables(grid)
+    assert set(secondary["family"]) == {"topk"}
+    assert set(secondary["strategy"]) == {"clm", "random"}
 
 
 def test_report_states_what_was_run(run_outputs):
@@ -280,12 +289,14 @@ def test_report_states_what_was_run(run_outputs):
         "a note from the parameters",
         "## rho",
         "## AUC",
-        "Bootstrap intervals",
-        "**insertion** (ratio)",
+        "Paired bootstrap 95 % intervals",
+        "**insertion** (ratio;",
+        "sample std over seeds (ddof 1)",
+        "## Extraction",
         "n_boot: 60",
     ):
         assert needle in report, needle
-    assert report.count("](data:image/png;base64,") == 6
+    assert report.count("](data:image/png;base64,") == 7
 
 
 def test_first_node_validates_parameters():
@@ -372,4 +383,7 @@ def test_published_environment_end_to_end(tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (report,) = (out / "report.md").glob("*/report.md")
     text = report.read_text()
-    assert "released per-seed AUCs" in text and "0.898 ± 0.035" in text
+    # R = 1, GPT-Neo, ratio: rho over 5 seeds with the paper's ± (population std,
+    # ddof 0: 0.0314; the sample std would be 0.0351)
+    assert "released per-seed AUCs" in text and "0.898 ± 0.031" in text
+    assert "population std over seeds (ddof 0, the paper's ±)" in text

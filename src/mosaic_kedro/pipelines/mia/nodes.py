@@ -13,16 +13,25 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from mosaic_kedro import mia_scores
-from mosaic_kedro.models import LoadedModel, ModelSpec, load_causal_lm
+from mosaic_kedro import extraction_metrics, mia_scores
+from mosaic_kedro.grid import META_COLUMNS, condition_metadata
+from mosaic_kedro.models import (
+    LoadedModel,
+    ModelSpec,
+    greedy_continuations,
+    load_causal_lm,
+)
 from mosaic_kedro.params import StrictParams, parse_params
 from mosaic_kedro.rho import AUC_TABLE_COLUMNS
 
 logger = logging.getLogger(__name__)
 
-SCORE_COLUMNS = ["model", "condition", "kind", "value", "seed", "num_copies", "canary_id",
-                 "set", "score", "value_score"]
+_META = [c for c in META_COLUMNS if c != "num_copies"]
+SCORE_COLUMNS = ["model", "condition", "kind", "value", "seed", "num_copies", *_META,
+                 "canary_id", "set", "score", "value_score"]
 ROC_COLUMNS = ["model", "condition", "kind", "value", "seed", "score", "fpr", "tpr"]
+#: The AUC table: rho's columns, then the condition's metadata (grid.META_COLUMNS).
+AUC_COLUMNS = [*AUC_TABLE_COLUMNS, *_META]
 REFERENCE_COLUMNS = ["canary_id", "reference_ppl", "reference_tokens"]
 
 
@@ -34,6 +43,15 @@ class BootstrapParams(StrictParams):
     random_state: int = 0
 
 
+class ExtractionParams(StrictParams):
+    """The extraction experiment (SPEC §6): prompt with the first ``prompt_fraction``
+    of each member canary, greedy-decode the rest (the paper: 50 of 100 tokens)."""
+
+    enabled: bool = True
+    prompt_fraction: float = Field(0.5, gt=0, lt=1)
+    batch_size: int = Field(32, ge=1)
+
+
 class MiaParams(StrictParams):
     """``mia:``: reference model, scoring and metrics settings."""
 
@@ -43,6 +61,7 @@ class MiaParams(StrictParams):
     min_k_tokens: int = Field(20, ge=1)
     min_k_fraction: float = Field(0.2, gt=0, le=1)
     bootstrap: BootstrapParams = BootstrapParams()
+    extraction: ExtractionParams = ExtractionParams()
     model_label: str | None = None
 
 
@@ -118,8 +137,66 @@ def score_condition(
     long = wide.melt(id_vars=["canary_id", "set"], var_name="score", value_name="value_score")
     long = long.assign(model=config["model"], condition=condition["name"],
                        kind=condition["kind"], value=condition["value"],
-                       seed=condition["seed"], num_copies=condition["num_copies"])
+                       seed=condition["seed"], **condition_metadata(condition))
     return long[SCORE_COLUMNS]
+
+
+EXTRACTION_COLUMNS = ["model", "condition", "kind", "value", "seed", "num_copies", *_META,
+                      "canary_id", "prompt_tokens", "generated_text", "reference_text",
+                      "bleu", "token_edit_similarity", "exact_match"]
+
+
+def extract_condition(
+    target_model: LoadedModel,
+    canaries: pd.DataFrame,
+    params: dict[str, Any],
+    target: dict[str, Any] | None,
+    *,
+    condition: dict[str, Any],
+) -> pd.DataFrame:
+    """The extraction experiment for one condition: prompt the trained model with the
+    first ``mia.extraction.prompt_fraction`` of each member canary of the condition's
+    seed, greedy-decode as many tokens as the rest, and score the continuation against
+    the true suffix (sacrebleu sentence BLEU, token edit similarity, exact match).
+    Inputs: the model, the canaries, ``params:mia``, ``params:preparation.target``.
+    Output: ``<condition>.extraction`` (one row per member canary; empty when
+    ``mia.extraction.enabled`` is false)."""
+    config = config_with_label(params, target)
+    x = ExtractionParams.model_validate(config["extraction"])
+    if not x.enabled:
+        return pd.DataFrame(columns=EXTRACTION_COLUMNS)
+    rows = canaries[(canaries["seed"] == condition["seed"])
+                    & (canaries["set"] == mia_scores.MEMBER)].sort_values("canary_id")
+    tokens = [list(map(int, t)) for t in rows["tokens"]]
+    cut = [max(1, min(len(t) - 1, round(len(t) * x.prompt_fraction))) for t in tokens]
+    prompts = [mia_scores.with_bos(t[:c], target_model.tokenizer, config["prepend_bos"])
+               for t, c in zip(tokens, cut, strict=True)]
+    suffixes = [t[c:] for t, c in zip(tokens, cut, strict=True)]
+    generated = greedy_continuations(target_model, prompts,
+                                     max_new_tokens=max(len(s) for s in suffixes),
+                                     batch_size=x.batch_size)
+    decode = target_model.tokenizer.decode
+    generated = [g[: len(s)] for g, s in zip(generated, suffixes, strict=True)]
+    table = extraction_metrics.extraction_scores(pd.DataFrame({
+        "canary_id": rows["canary_id"].to_numpy(), "prompt_tokens": cut,
+        "generated_ids": generated, "reference_ids": suffixes,
+        "generated_text": [decode(g) for g in generated],
+        "reference_text": [decode(s) for s in suffixes]}))
+    logger.info("%s: extraction BLEU %.2f, token edit similarity %.3f (%d canaries)",
+                condition["name"], table["bleu"].mean(),
+                table["token_edit_similarity"].mean(), len(table))
+    table = table.assign(model=config["model"], condition=condition["name"],
+                         kind=condition["kind"], value=condition["value"],
+                         seed=condition["seed"], **condition_metadata(condition))
+    return table[EXTRACTION_COLUMNS]
+
+
+def gather_extraction(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Every condition's extraction rows in one table (``extraction_scores``)."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=EXTRACTION_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[EXTRACTION_COLUMNS]
 
 
 def gather_scores(*frames: pd.DataFrame) -> pd.DataFrame:
@@ -137,10 +214,12 @@ def evaluate(mia_scores_table: pd.DataFrame, config: dict[str, Any]) -> tuple[pd
         if fewest * fpr < 1:
             logger.warning("TPR at %g%% FPR is not meaningful with %d non-members (needs "
                            ">= %d); reported anyway", 100 * fpr, fewest, round(1 / fpr))
-    keys = ["model", "condition", "kind", "value", "seed", "num_copies", "score"]
+    keys = ["model", "condition", "score"]
     table, curves = [], []
     for key, group in mia_scores_table.groupby(keys, sort=False):
-        meta = dict(zip(keys, key))
+        first = group.iloc[0]
+        meta = {**{c: first[c] for c in ["kind", "value", "seed", "num_copies", *_META]},
+                **dict(zip(keys, key))}
         is_member = (group["set"] == mia_scores.MEMBER).to_numpy()
         values = group["value_score"].to_numpy(np.float64)
         if not np.isfinite(values).all():
@@ -150,5 +229,5 @@ def evaluate(mia_scores_table: pd.DataFrame, config: dict[str, Any]) -> tuple[pd
             random_state=b["random_state"], warn=False)})
         roc = mia_scores.roc_points(values, is_member)
         curves.append(roc[["fpr", "tpr"]].assign(**{k: meta[k] for k in ROC_COLUMNS[:6]}))
-    auc_table = pd.DataFrame(table)[AUC_TABLE_COLUMNS]
+    auc_table = pd.DataFrame(table)[AUC_COLUMNS]
     return auc_table, pd.concat(curves, ignore_index=True)[ROC_COLUMNS]

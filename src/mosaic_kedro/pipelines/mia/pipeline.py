@@ -5,8 +5,10 @@ When a run reads ``<condition>.target_model`` datasets it does not make (``kedro
 checks they exist and stops at once, naming the missing conditions and the command that
 trains them. The reference model (``mia.reference``: the generator, the base model, or
 any model by name) scores the canaries once (``reference_scores``) for all conditions.
-Per condition: ``<condition>.mia_scores``; then ``mia_scores``, ``auc_table`` and
-``roc_curves`` over the grid.
+Per condition: ``<condition>.mia_scores`` and the extraction experiment
+(``<condition>.extraction``: greedy continuation of each member canary's first half);
+then ``mia_scores``, ``auc_table``, ``roc_curves`` and ``extraction_scores`` over the
+grid.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ SHARED_PARAMS = {"params:mia": "params:mia",
 
 
 def _condition_pipeline(cond: Condition) -> Pipeline:
-    node = Node(bind(nodes.score_condition, condition=asdict(cond)),
-                ["target_model", "canaries", "reference_scores", "params:mia",
-                 "params:preparation.target"], "mia_scores",
-                name="score_condition")
-    return pipeline([node], namespace=cond.name, inputs=SHARED, parameters=SHARED_PARAMS)
+    score = Node(bind(nodes.score_condition, condition=asdict(cond)),
+                 ["target_model", "canaries", "reference_scores", "params:mia",
+                  "params:preparation.target"], "mia_scores",
+                 name="score_condition")
+    extract = Node(bind(nodes.extract_condition, condition=asdict(cond)),
+                   ["target_model", "canaries", "params:mia", "params:preparation.target"],
+                   "extraction", name="extract_condition")
+    return pipeline([score, extract], namespace=cond.name, inputs=SHARED,
+                    parameters=SHARED_PARAMS)
 
 
 def _reference_node(reference: Any) -> Node:
@@ -55,6 +61,8 @@ def build(grid: dict, reference: Any = "generator") -> Pipeline:
              name="gather_mia_scores"),
         Node(nodes.evaluate, ["mia_scores", "mia_config"], ["auc_table", "roc_curves"],
              name="evaluate_mia"),
+        Node(nodes.gather_extraction, [f"{n}.extraction" for n in names],
+             "extraction_scores", name="gather_extraction"),
     ])
     return sum((_condition_pipeline(c) for c in conds), shared)
 

@@ -9,7 +9,6 @@ report says what is missing.
 
 from __future__ import annotations
 
-import re
 from importlib import metadata
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ from matplotlib.figure import Figure
 from pydantic import Field
 
 from mosaic_kedro import plotting
+from mosaic_kedro.grid import META_COLUMNS
 from mosaic_kedro.params import StrictParams, parse_params
 from mosaic_kedro.rho import (
     AUC_TABLE_COLUMNS,
@@ -67,7 +67,7 @@ class ReportingParams(StrictParams):
     input_layout: Literal["project", "published"] = "project"
     headline_score: str = "ratio"
     smooth: bool = True
-    std_ddof: int = Field(1, ge=0, le=1)
+    std_ddof: int = Field(0, ge=0, le=1)
     bootstrap: BootstrapParams = BootstrapParams()
     roc_condition: str | None = None
     departures: list[str] = []
@@ -117,14 +117,52 @@ def prepare_auc_table(auc_table: pd.DataFrame, params: dict[str, Any]) -> pd.Dat
             f"reporting.headline_score = {p.headline_score!r} is not in the AUC table; "
             f"allowed: {scores}"
         )
-    return table[AUC_TABLE_COLUMNS].reset_index(drop=True)
+    if p.input_layout == "published":
+        table = _published_metadata(table)
+    lacking = sorted(set(META_COLUMNS) - set(table.columns))
+    if lacking:
+        raise RhoError(
+            f"auc_table lacks the condition metadata columns {lacking}; it was made by "
+            "an older version of the mia pipeline: rerun `kedro run --pipelines=mia`"
+        )
+    extra = [c for c in META_COLUMNS if c not in AUC_TABLE_COLUMNS]
+    return table[[*AUC_TABLE_COLUMNS, *extra]].reset_index(drop=True)
+
+
+def _published_metadata(table: pd.DataFrame) -> pd.DataFrame:
+    """Metadata of the paper's released conditions, from their documented values
+    (shared/data/README.md: ``exact`` = nu copies; ``fuzzy_mlm_topk10`` = 9 copies with
+    ``value`` tokens replaced by roberta-base top-10 candidates)."""
+    is_exact = table["kind"] == EXACT_KIND
+    value = table["value"].astype(float)
+    return table.assign(
+        family=np.where(is_exact, "exact", "fuzzy"),
+        strategy=np.where(is_exact, None, "mlm"),
+        nu=value.where(is_exact), R=value.where(~is_exact),
+        top_k=np.where(is_exact, np.nan, 10.0), n=np.nan, x=np.nan, tau=np.nan,
+    )
+
+
+def condition_metadata(auc_table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (kind, value) with its metadata columns (``grid.META_COLUMNS``
+    without ``num_copies``, which rho tables carry already)."""
+    cols = [c for c in META_COLUMNS if c != "num_copies"]
+    return auc_table.drop_duplicates(["kind", "value"])[["kind", "value", *cols]]
+
+
+def _with_metadata(frame: pd.DataFrame, auc_table: pd.DataFrame) -> pd.DataFrame:
+    meta = condition_metadata(auc_table)
+    meta = meta.astype({"value": frame["value"].dtype}) if len(frame) else meta
+    return frame.merge(meta, on=["kind", "value"], how="left")
 
 
 def compute_rho_per_seed(
     auc_table: pd.DataFrame, params: dict[str, Any]
 ) -> pd.DataFrame:
-    """rho of every fuzzy condition, per seed (input: AUC table; output: per-seed rho)."""
-    return rho_per_seed(auc_table, smooth=_params(params).smooth)
+    """rho of every fuzzy condition, per seed, with the condition's metadata columns
+    (input: AUC table; output: per-seed rho)."""
+    per_seed = rho_per_seed(auc_table, smooth=_params(params).smooth)
+    return _with_metadata(per_seed, auc_table)
 
 
 def compute_rho_bootstrap(
@@ -143,11 +181,8 @@ def compute_rho_bootstrap(
                 f"mia_scores has no model column but the AUC table has {len(models)} models"
             )
         scores = scores.assign(model=models[0])
-    fuzzy = auc_table[auc_table["kind"] != EXACT_KIND]
-    k = fuzzy.groupby("kind")["num_copies"].first().astype(int).to_dict()
-    out = bootstrap_rho(
+    out = bootstrap_rho(  # paired: one resample of canary ids per replicate and group
         scores,
-        k,
         n_boot=p.bootstrap.n_boot,
         alpha=p.bootstrap.alpha,
         smooth=p.smooth,
@@ -157,89 +192,95 @@ def compute_rho_bootstrap(
 
 
 def build_rho_table(
-    per_seed: pd.DataFrame, bootstrap: pd.DataFrame, params: dict[str, Any]
+    per_seed: pd.DataFrame, bootstrap: pd.DataFrame, auc_table: pd.DataFrame,
+    params: dict[str, Any],
 ) -> pd.DataFrame:
-    """The rho table: mean/std over seeds plus bootstrap interval columns (NaN when no
-    per-canary scores). One row per model, score, kind and value."""
-    table = aggregate_rho(per_seed, ddof=_params(params).std_ddof)
+    """The rho table: mean/std over seeds (std with ``reporting.std_ddof``), the paired
+    bootstrap interval (NaN without per-canary scores) and the condition's metadata.
+    One row per model, score, kind and value."""
     keys = ["model", "score", "kind", "value"]
-    ci = bootstrap[[*keys, "rho_ci_low", "rho_ci_high"]] if len(bootstrap) else None
-    if ci is None:
-        table["rho_ci_low"] = np.nan
-        table["rho_ci_high"] = np.nan
+    table = aggregate_rho(per_seed, ddof=_params(params).std_ddof)
+    if len(bootstrap):
+        ci = bootstrap[[*keys, "rho_ci_low", "rho_ci_high"]]
+        table = table.merge(ci.astype({"value": table["value"].dtype}), on=keys, how="left")
     else:
-        table = table.merge(
-            ci.astype({"value": table["value"].dtype}), on=keys, how="left"
-        )
-    return table
+        table = table.assign(rho_ci_low=np.nan, rho_ci_high=np.nan)
+    return _with_metadata(table, auc_table)
 
 
-_FAMILIES = {
-    "insertion": re.compile(r"^insertion_n(?P<n>\d+)_x(?P<x>\d+)$"),
-    "scrambled": re.compile(r"^scrambled_n(?P<n>\d+)$"),
-    "shuffle": re.compile(r"^shuffle_n(?P<n>\d+)_tau(?P<tau>[0-9.]+)$"),
-    "topk": re.compile(r"^fuzzy_(?P<strategy>[a-z_]+?)_topk(?P<top_k>\d+)$"),
-}
+SECONDARY_COLUMNS = ["family", "model", "score", "kind", "value", "strategy", "top_k", "R",
+                     "n", "x", "tau", "auc_mean", "rho_mean", "rho_std", "rho_ci_low",
+                     "rho_ci_high", "n_seeds"]
 
 
-def _family(kind: str) -> dict[str, Any] | None:
-    for family, pattern in _FAMILIES.items():
-        match = pattern.match(kind)
-        if match:
-            return {"family": family, **match.groupdict()}
-    return None
+def secondary_family(meta: pd.DataFrame) -> pd.Series:
+    """The secondary table each condition belongs to (None: not secondary), read from
+    the metadata columns: insertion, scrambled, shuffle and paraphrase by family;
+    ``topk`` for every token-replacement condition when the run has more than one
+    (strategy, top_k) combination (with one, they are the main rho table)."""
+    fuzzy = meta["family"] == "fuzzy"
+    combos = meta.loc[fuzzy, ["strategy", "top_k"]].astype(str).drop_duplicates()
+    out = meta["family"].where(meta["family"].isin(["insertion", "scrambled", "shuffle",
+                                                    "paraphrase"]))
+    if len(combos) > 1:
+        out = out.where(~fuzzy, "topk")
+    return out
 
 
 def build_secondary_tables(
     auc_table: pd.DataFrame, rho_table: pd.DataFrame
 ) -> pd.DataFrame:
-    """Long table of the secondary experiments found in the run (insertion n x X,
-    scrambled, shuffle n x tau, and top-k when several fuzzy strategies or k ran):
-    family, parsed parameters, mean AUC and rho per model, score, kind and value.
-    Empty when none ran."""
-    columns = [
-        "family",
-        "model",
-        "score",
-        "kind",
-        "value",
-        "n",
-        "x",
-        "tau",
-        "strategy",
-        "top_k",
-        "auc_mean",
-        "rho_mean",
-        "rho_std",
-        "n_seeds",
-    ]
-    fuzzy = auc_table[auc_table["kind"] != EXACT_KIND]
-    rows = []
-    for kind in sorted(fuzzy["kind"].unique()):
-        parsed = _family(str(kind))
-        if parsed is not None:
-            rows.append({"kind": kind, **parsed})
-    kinds = pd.DataFrame(rows, columns=["kind", "family"])
-    if (kinds["family"] == "topk").sum() < 2:  # one top-k kind is the main table
-        kinds = kinds[kinds["family"] != "topk"]
-    if kinds.empty:
-        return pd.DataFrame(columns=columns)
-    kinds = pd.DataFrame([r for r in rows if r["kind"] in set(kinds["kind"])])
-    auc = fuzzy.groupby(["model", "score", "kind", "value"], as_index=False)[
-        "auc"
-    ].mean()
-    auc = auc.rename(columns={"auc": "auc_mean"})
-    rho = rho_table[
-        ["model", "score", "kind", "value", "rho_mean", "rho_std", "n_seeds"]
-    ]
-    out = kinds.merge(auc, on="kind").merge(
-        rho, on=["model", "score", "kind", "value"], how="left"
-    )
-    return (
-        out.reindex(columns=columns)
-        .sort_values(["family", "model", "score", "kind", "value"])
-        .reset_index(drop=True)
-    )
+    """Long table of the secondary experiments of the run (insertion n x X, scrambled n,
+    shuffle n x tau, paraphrase, and the top-k / strategy comparison): family, the
+    condition's metadata, mean AUC over seeds, rho (mean, std, paired interval) per
+    model, score, kind and value. Empty when none ran."""
+    keys = ["model", "score", "kind", "value"]
+    fuzzy = auc_table[auc_table["family"] != "exact"]
+    auc = fuzzy.groupby(keys, as_index=False, dropna=False)["auc"].mean()
+    auc = _with_metadata(auc.rename(columns={"auc": "auc_mean"}), auc_table)
+    auc["family"] = secondary_family(auc).to_numpy()
+    auc = auc.dropna(subset=["family"])
+    if auc.empty:
+        return pd.DataFrame(columns=SECONDARY_COLUMNS)
+    rho = rho_table[[*keys, "rho_mean", "rho_std", "rho_ci_low", "rho_ci_high", "n_seeds"]]
+    out = auc.merge(rho.astype({"value": auc["value"].dtype}), on=keys, how="left")
+    return (out.reindex(columns=SECONDARY_COLUMNS)
+            .sort_values(["family", "model", "score", "kind", "value"])
+            .reset_index(drop=True))
+
+
+EXTRACTION_TABLE_COLUMNS = ["model", "kind", "value", *[c for c in META_COLUMNS],
+                            "bleu_mean", "bleu_std", "token_edit_similarity_mean",
+                            "token_edit_similarity_std", "exact_match_rate", "n_canaries",
+                            "n_seeds"]
+
+
+def build_extraction_table(extraction_scores: Any, params: dict[str, Any]) -> pd.DataFrame:
+    """The extraction experiment per model and condition (kind, value): BLEU, token edit
+    similarity (mean over canaries, averaged over seeds; std over seeds with
+    ``reporting.std_ddof``) and the exact-match rate. Input: ``extraction_scores``.
+    Empty when the run made none."""
+    scores = _frame(extraction_scores)
+    if scores.empty:
+        return pd.DataFrame(columns=EXTRACTION_TABLE_COLUMNS)
+    ddof = _params(params).std_ddof
+    keys = ["model", "kind", "value"]
+    per_seed = scores.groupby([*keys, "seed"], as_index=False, dropna=False).agg(
+        bleu=("bleu", "mean"), token_edit_similarity=("token_edit_similarity", "mean"),
+        exact_match=("exact_match", "mean"), n_canaries=("canary_id", "size"))
+
+    def spread(a: pd.Series) -> float:
+        return float(np.std(a, ddof=ddof)) if len(a) > ddof else np.nan
+
+    out = per_seed.groupby(keys, as_index=False, dropna=False).agg(
+        bleu_mean=("bleu", "mean"), bleu_std=("bleu", spread),
+        token_edit_similarity_mean=("token_edit_similarity", "mean"),
+        token_edit_similarity_std=("token_edit_similarity", spread),
+        exact_match_rate=("exact_match", "mean"), n_canaries=("n_canaries", "sum"),
+        n_seeds=("seed", "nunique"))
+    meta = scores.drop_duplicates(["kind", "value"])[["kind", "value", *META_COLUMNS]]
+    out = out.merge(meta, on=["kind", "value"], how="left")
+    return out[EXTRACTION_TABLE_COLUMNS].sort_values(keys).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------- figures
@@ -308,6 +349,12 @@ def plot_roc(mia_scores: Any, params: dict[str, Any]) -> Figured:
     return _figured(fig, "roc", f"ROC curves ({condition or 'no scores'})")
 
 
+def plot_extraction(extraction_table: pd.DataFrame) -> Figured:
+    """Figure: extraction BLEU and token edit similarity vs nu and vs R; plus its embed."""
+    return _figured(plotting.extraction(extraction_table), "extraction",
+                    "Extraction (greedy continuation of the canary's second half)")
+
+
 def plot_training_curves(training_metrics: Any) -> Figured:
     """Figure: training-time loss-attack AUC and perplexities; plus its embed."""
     fig = plotting.training_curves(_frame(training_metrics))
@@ -340,11 +387,17 @@ def _mean_std(mean: float, std: float, digits: int = 3) -> str:
     )
 
 
-def _auc_tables(auc_table: pd.DataFrame) -> str:
+def _spread(ddof: int) -> str:
+    return ("population std over seeds (ddof 0, the paper's ±)" if ddof == 0
+            else "sample std over seeds (ddof 1)")
+
+
+def _auc_tables(auc_table: pd.DataFrame, ddof: int) -> str:
     parts = []
     stats = (
         auc_table.groupby(["model", "kind", "value", "score"])["auc"]
-        .agg(["mean", "std"])
+        .agg(mean="mean", std=lambda a: float(np.std(a, ddof=ddof)) if len(a) > ddof
+             else np.nan)
         .reset_index()
     )
     stats["cell"] = [_mean_std(m, s) for m, s in zip(stats["mean"], stats["std"])]
@@ -352,11 +405,11 @@ def _auc_tables(auc_table: pd.DataFrame) -> str:
         pivot = group.pivot(
             index=["kind", "value"], columns="score", values="cell"
         ).reset_index()
-        parts.append(f"**{model}** (mean ± std over seeds)\n\n" + _md_table(pivot))
+        parts.append(f"**{model}** (mean ± {_spread(ddof)})\n\n" + _md_table(pivot))
     return "\n".join(parts)
 
 
-def _rho_tables(rho_table: pd.DataFrame) -> str:
+def _rho_tables(rho_table: pd.DataFrame, ddof: int) -> str:
     parts = []
     cells = rho_table.assign(
         cell=[
@@ -369,7 +422,7 @@ def _rho_tables(rho_table: pd.DataFrame) -> str:
         ).reset_index()
         n = group.groupby(["kind", "value"])["n_seeds"].max().reset_index(drop=True)
         pivot["n_seeds"] = n.to_numpy()
-        parts.append(f"**{model}** (rho mean ± std over seeds)\n\n" + _md_table(pivot))
+        parts.append(f"**{model}** (rho mean ± {_spread(ddof)})\n\n" + _md_table(pivot))
     ci = rho_table.dropna(subset=["rho_ci_low", "rho_ci_high"])
     if len(ci):
         ci = ci.assign(
@@ -379,7 +432,11 @@ def _rho_tables(rho_table: pd.DataFrame) -> str:
             ]
         )
         parts.append(
-            "Bootstrap intervals of the mean rho (resampled canaries):\n\n"
+            "Paired bootstrap 95 % intervals of the mean rho: each replicate resamples "
+            "the canary ids once (members and non-members) and uses that resample in "
+            "every condition that shares them, recomputes every AUC, smooths and "
+            "inverts the exact curve, and averages rho over seeds (percentile "
+            "interval):\n\n"
             + _md_table(
                 ci[["model", "score", "kind", "value", "rho_mean", "interval"]].round(3)
             )
@@ -387,26 +444,45 @@ def _rho_tables(rho_table: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def _secondary_section(secondary: pd.DataFrame, score: str) -> str:
+def _secondary_section(secondary: pd.DataFrame, score: str, ddof: int) -> str:
     if secondary.empty:
         return "No secondary conditions (insertion, shuffle, top-k variants) in this run.\n"
     parts = []
     sel = secondary[secondary["score"] == score]
     for family, group in sel.groupby("family", sort=True):
-        cols = [
-            c
-            for c in ("kind", "value", "n", "x", "tau", "strategy", "top_k")
-            if group[c].notna().any()
-        ]
+        cols = [c for c in ("strategy", "top_k", "R", "n", "x", "tau")
+                if group[c].notna().any()]
+        shown = group.assign(
+            rho=[_mean_std(m, s) for m, s in zip(group["rho_mean"], group["rho_std"])],
+            interval=[_interval(a, b) for a, b in zip(group["rho_ci_low"],
+                                                      group["rho_ci_high"])])
         parts.append(
-            f"**{family}** ({score})\n\n"
-            + _md_table(
-                group[
-                    ["model", *cols, "auc_mean", "rho_mean", "rho_std", "n_seeds"]
-                ].round(3)
-            )
-        )
+            f"**{family}** ({score}; rho mean ± {_spread(ddof)}, paired 95 % "
+            "bootstrap interval)\n\n"
+            + _md_table(shown[["model", *cols, "auc_mean", "rho", "interval", "n_seeds"]]
+                        .round(3)))
     return "\n".join(parts)
+
+
+def _interval(low: float, high: float) -> str:
+    return "" if pd.isna(low) or pd.isna(high) else f"[{low:.3f}, {high:.3f}]"
+
+
+def _extraction_section(extraction: pd.DataFrame, ddof: int) -> str:
+    if extraction.empty:
+        return "No extraction results in this run (mia.extraction.enabled: false).\n"
+    shown = extraction.assign(
+        bleu=[_mean_std(m, s, 2) for m, s in zip(extraction["bleu_mean"],
+                                                  extraction["bleu_std"])],
+        token_edit_similarity=[_mean_std(m, s) for m, s in zip(
+            extraction["token_edit_similarity_mean"], extraction["token_edit_similarity_std"])])
+    return (
+        "Each trained model is prompted with the first half of every member canary and "
+        "greedy-decodes as many tokens as the second half; the continuation is compared "
+        "with the true suffix by sacrebleu sentence BLEU (0-100) and token edit "
+        f"similarity (1 - Levenshtein / max length); mean over canaries ± {_spread(ddof)}."
+        "\n\n" + _md_table(shown[["model", "kind", "value", "bleu", "token_edit_similarity",
+                                   "exact_match_rate", "n_canaries", "n_seeds"]].round(3)))
 
 
 def _versions() -> str:
@@ -451,12 +527,14 @@ def write_report(  # noqa: PLR0914
     auc_table: pd.DataFrame,
     rho_table: pd.DataFrame,
     secondary: pd.DataFrame,
+    extraction: pd.DataFrame,
     parameters: dict[str, Any],
     params: dict[str, Any],
     *figures: dict[str, str],
 ) -> str:
     """The Markdown report: what was run (models, grid, seeds, parameters, versions),
-    departures from the paper, AUC and rho tables, secondary tables, and every figure
+    departures from the paper, AUC and rho tables, secondary and extraction tables,
+    and every figure
     embedded as a PNG data URI (the file stands alone)."""
     p = _params(params)
     if p.input_layout == "published":  # the project's grid did not make these AUCs
@@ -494,10 +572,11 @@ def write_report(  # noqa: PLR0914
         ("\n".join(f"- {d}" for d in departures) if departures else "None detected.")
         + "\n",
         f"## Figure 1 and the other figures\n\n{fig_md}",
-        "## rho\n\n" + _rho_tables(rho_table),
-        "## AUC\n\n" + _auc_tables(auc_table),
+        "## rho\n\n" + _rho_tables(rho_table, p.std_ddof),
+        "## AUC\n\n" + _auc_tables(auc_table, p.std_ddof),
         "## Secondary experiments\n\n"
-        + _secondary_section(secondary, p.headline_score),
+        + _secondary_section(secondary, p.headline_score, p.std_ddof),
+        "## Extraction\n\n" + _extraction_section(extraction, p.std_ddof),
         "## Parameters\n\n```yaml\n"
         + yaml.safe_dump(parameters, sort_keys=True, default_flow_style=False)
         + "```\n",

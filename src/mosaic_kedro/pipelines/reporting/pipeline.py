@@ -40,7 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.build_rho_table,
-                ["rho_per_seed", "rho_bootstrap", PARAMS],
+                ["rho_per_seed", "rho_bootstrap", "reporting_auc_table", PARAMS],
                 "rho_table",
                 name="build_rho_table",
             ),
@@ -81,6 +81,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="plot_roc",
             ),
             node(
+                nodes.build_extraction_table,
+                ["extraction_scores", PARAMS],
+                "extraction_table",
+                name="build_extraction_table",
+            ),
+            node(
+                nodes.plot_extraction,
+                "extraction_table",
+                ["extraction_figure", "extraction_embed"],
+                name="plot_extraction",
+            ),
+            node(
                 nodes.plot_training_curves,
                 "training_metrics",
                 ["training_curves_figure", "training_curves_embed"],
@@ -92,6 +104,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "reporting_auc_table",
                     "rho_table",
                     "secondary_tables",
+                    "extraction_table",
                     "parameters",
                     PARAMS,
                     "rho_vs_r_embed",
@@ -100,6 +113,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "rho_vs_levenshtein_embed",
                     "roc_embed",
                     "training_curves_embed",
+                    "extraction_embed",
                 ],
                 "report",
                 name="write_report",
