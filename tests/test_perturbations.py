@@ -143,17 +143,160 @@ def test_insertion_and_scrambled():
     assert [p.tokens for p in pieces[:3]] == [tokens[:10], tokens[10:20], tokens[20:]]
 
 
-def test_shuffle_reaches_tau_and_rejects_unreachable():
+def _brute_tau(tokens: list[int]) -> float:
+    """Kendall-tau distance of a token order to ``range(L)``: O(L^2) pair count."""
+    n = len(tokens)
+    bad = sum(1 for i in range(n) for j in range(i + 1, n) if tokens[i] > tokens[j])
+    return bad / (n * (n - 1) / 2)
+
+
+def _block_order(copy: list[int], ngram: int) -> tuple[int, ...]:
+    """Which original block each block of the copy is (the copy must be made of blocks)."""
+    order, cursor = [], 0
+    sizes = P.block_sizes(len(copy), ngram)
+    while cursor < len(copy):
+        block = copy[cursor] // ngram
+        size = sizes[block]
+        assert copy[cursor:cursor + size] == list(range(block * ngram, block * ngram + size))
+        order.append(block)
+        cursor += size
+    assert sorted(order) == list(range(len(sizes)))
+    return tuple(order)
+
+
+PAPER_GRID = [(100, n, t / 10) for n in (1, 5, 10) for t in range(1, 10)]
+MORE = [(64, n, t / 10) for n in (1, 2, 5, 10) for t in range(1, 10)
+        if not (n == 10 and t == 9)] + [
+    (40, 2, 0.3), (23, 4, 0.45), (95, 11, 0.1), (91, 12, 0.8), (57, 12, 0.45), (30, 7, 0.0),
+]
+
+
+@pytest.mark.parametrize(("length", "ngram", "tau"), PAPER_GRID + MORE)
+def test_shuffle_lands_in_band_with_block_permutations(length, ngram, tau):
+    tokens = list(range(length))
+    result = P.shuffle_copies(tokens, ngram=ngram, tau=tau, num_copies=9,
+                              rng=np.random.default_rng(length * 100 + ngram))
+    assert len(result.copies) == 9
+    orders = set()
+    for copy in result.copies:
+        assert tau <= copy.tau < tau + 0.01
+        assert copy.tau == pytest.approx(_brute_tau(copy.tokens), abs=1e-12)
+        assert copy.tau == pytest.approx(P.kendall_tau_distance(copy.tokens), abs=1e-12)
+        orders.add(_block_order(copy.tokens, ngram))
+        assert copy.levenshtein == P.levenshtein(tokens, copy.tokens)
+    assert result.distinct == len(orders)
+    assert result.available == P.orders_in_band(length, ngram, tau)
+    if result.available >= 9 and result.available > 50:
+        assert result.all_distinct
+
+
+def test_shuffle_distinct_limited_by_the_band(caplog):
+    # blocks of 10 in 100 tokens: tau in [0.9, 0.91) is only the reversal
+    assert P.orders_in_band(100, 10, 0.9) == 1
+    with caplog.at_level("WARNING", logger="mosaic_kedro.perturbations"):
+        result = P.shuffle_copies(list(range(100)), ngram=10, tau=0.9, num_copies=9,
+                                  rng=np.random.default_rng(0))
+    assert (result.distinct, result.available, result.all_distinct) == (1, 1, False)
+    assert {tuple(c.tokens) for c in result.copies} == {
+        tuple(t for b in range(9, -1, -1) for t in range(b * 10, b * 10 + 10))}
+    # 64 tokens, blocks of 10 (six full + one of 4): 5 orders at tau 0.1, all used
+    assert P.orders_in_band(64, 10, 0.1) == 5
+    result = P.shuffle_copies(list(range(64)), ngram=10, tau=0.1, num_copies=9,
+                              rng=np.random.default_rng(0))
+    assert (result.distinct, result.available) == (5, 5)
+    assert len({_block_order(c.tokens, 10) for c in result.copies}) == 5
+
+
+def test_orders_in_band_matches_brute_force():
+    import itertools
+
+    for length, ngram in ((12, 3), (14, 3), (11, 2), (9, 4), (7, 1)):
+        sizes = P.block_sizes(length, ngram)
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        taus = []
+        for order in itertools.permutations(range(len(sizes))):
+            seq = [t for b in order for t in range(starts[b], starts[b] + sizes[b])]
+            taus.append(_brute_tau(seq))
+        assert sorted(set(round(t, 12) for t in taus)) == [
+            round(t, 12) for t in P.reachable_taus(length, ngram)]
+        for tau in (0.0, 0.1, 0.25, 0.5, 0.7, 0.9):
+            for width in (0.01, 0.05):
+                expected = sum(1 for t in taus if tau <= t + 1e-12 < tau + width)
+                assert P.orders_in_band(length, ngram, tau, width) == expected
+
+
+def test_shuffle_rejects_unreachable_and_reports_closest():
     tokens = list(range(40))
-    rng = np.random.default_rng(0)
-    for tau in (0.1, 0.3, 0.7, 0.9):
-        for copy in P.shuffle_copies(tokens, ngram=2, tau=tau, num_copies=3, rng=rng):
-            assert sorted(copy.tokens) == tokens
-            assert abs(P.kendall_tau_distance(copy.tokens) - tau) <= 0.02
     with pytest.raises(P.PerturbationError, match="not reachable with blocks of 20"):
-        P.shuffle_copies(tokens, ngram=20, tau=0.3, num_copies=1, rng=rng)
+        P.shuffle_copies(tokens, ngram=20, tau=0.3, num_copies=1, rng=np.random.default_rng(0))
+    # 64 tokens in blocks of 10 reach at most 1740 / 2016 = 0.863
+    with pytest.raises(P.PerturbationError, match=r"closest reachable values are .*0\.8631"):
+        P.check_tau_reachable(64, 10, 0.9)
+    # the band is closed below: 4/6 is reached exactly (blocks of 2 in 4 tokens)...
+    assert P.check_tau_reachable(4, 2, 4 / 6) == [4 / 6]
+    # ...and 4/6 + 0.001 is not (the next value is 1)
+    with pytest.raises(P.PerturbationError):
+        P.check_tau_reachable(4, 2, 4 / 6 + 0.001)
+    assert P.check_tau_reachable(100, 10, 0.1) == [5 * 100 / 4950]
     # an uneven last block is handled exactly
     assert 0.0 in P.reachable_taus(25, 10)
+
+
+def test_levenshtein_matches_a_naive_dp():
+    def naive(a, b):
+        d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+        for i in range(1, len(a) + 1):
+            for j in range(1, len(b) + 1):
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1,
+                              d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+        return d[-1][-1]
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        a = rng.integers(0, int(rng.integers(2, 60_000)), size=int(rng.integers(0, 40))).tolist()
+        b = list(a)
+        for _ in range(int(rng.integers(0, 10))):
+            op, pos = int(rng.integers(3)), int(rng.integers(len(b) + 1))
+            if op == 0:
+                b.insert(pos, int(rng.integers(0, 70_000)))
+            elif b and pos < len(b):
+                if op == 1:
+                    del b[pos]
+                else:
+                    b[pos] = int(rng.integers(0, 70_000))
+        assert P.levenshtein(a, b) == naive(a, b)
+        c = rng.permutation(a).tolist()
+        assert P.levenshtein(a, c) == naive(a, c)
+
+
+def test_seen_distance_reencodes_the_injected_text(tiny_tokenizer, sample_texts):
+    tok = tiny_tokenizer
+    original = tok(sample_texts[0][20000:21000], add_special_tokens=False)["input_ids"][:100]
+    # a non-canonical token list for the same text: split every merged token into the
+    # single-character tokens of its byte-level string
+    vocab = tok.get_vocab()
+    split = []
+    for t in original:
+        piece = tok.convert_ids_to_tokens(t)
+        chars = [vocab.get(ch) for ch in piece]
+        split.extend(chars if len(piece) > 1 and None not in chars else [t])
+    assert tok.decode(split) == tok.decode(original)
+    assert P.levenshtein(original, split) > 0
+    seen, distance = P.seen_distance(tok, original, split)
+    assert (seen, distance) == (original, 0)
+    # a real edit: the re-encoded text differs from the edited list, and its distance
+    # is measured on what the encoder gives back
+    def chars(t):
+        ids = [vocab.get(ch) for ch in tok.convert_ids_to_tokens(t)]
+        return ids if len(ids) > 1 and None not in ids else None
+
+    p = next(i for i in range(5, len(original)) if chars(original[i]))
+    edited = P.apply_replacements(original, {p: chars(original[p]), 60: [original[61]]})
+    seen, distance = P.seen_distance(tok, original, edited)
+    assert seen == tok(tok.decode(edited), add_special_tokens=False)["input_ids"]
+    assert seen != edited
+    assert distance == P.levenshtein(original, seen)
+    assert distance < P.levenshtein(original, edited)
 
 
 def test_paraphrase_parsing_and_bounded_error(generator):

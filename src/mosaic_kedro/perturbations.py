@@ -30,10 +30,12 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import torch
+from rapidfuzz.distance import Levenshtein as _rf_levenshtein
 
 logger = logging.getLogger(__name__)
 
@@ -49,28 +51,42 @@ class PerturbationError(ValueError):
 
 @dataclass
 class PerturbedCopy:
-    """One perturbed copy of a canary."""
+    """One perturbed copy of a canary.
+
+    ``levenshtein`` is the edit distance of ``tokens`` to the canary; ``tau`` the
+    achieved normalized Kendall-tau distance of a ``shuffle`` copy (None otherwise).
+    """
 
     tokens: Tokens
     replaced_positions: list[int] = field(default_factory=list)
     levenshtein: int = 0
+    tau: float | None = None
 
 
 # --------------------------------------------------------------------------- metrics
 
 
 def levenshtein(a: Sequence[int], b: Sequence[int]) -> int:
-    """Token-level edit distance (insertions, deletions, substitutions cost 1)."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, start=1):
-        current = [i]
-        for j, y in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
+    """Token-level edit distance (insertions, deletions, substitutions cost 1).
+
+    A thin wrapper around ``rapidfuzz.distance.Levenshtein.distance``, which compares
+    sequences of hashables element by element (token ids here).
+    """
+    return int(_rf_levenshtein.distance(list(a), list(b)))
+
+
+def seen_distance(
+    target_tokenizer: Any, original_tokens: Sequence[int], copy_tokens: Sequence[int],
+) -> tuple[Tokens, int]:
+    """The tokens the model sees for an injected copy, and their distance to the canary.
+
+    A copy is injected as text, ``decode(copy_tokens)``, which the target tokenizer
+    encodes again (without special tokens), not necessarily into ``copy_tokens``: an
+    edited token list is often not the canonical tokenization of its own text. Returns
+    ``(encode(decode(copy_tokens)), levenshtein(original_tokens, those tokens))``.
+    """
+    seen = _reencode(target_tokenizer, target_tokenizer.decode(list(copy_tokens)))
+    return seen, levenshtein(original_tokens, seen)
 
 
 def kendall_tau_distance(order: Sequence[int]) -> float:
@@ -398,6 +414,15 @@ def block_sizes(length: int, ngram: int) -> list[int]:
     return [min(ngram, length - i) for i in range(0, length, ngram)]
 
 
+def _block_structure(length: int, ngram: int) -> tuple[int, int]:
+    """``(full, rest)``: the number of blocks of ``ngram`` tokens and the size of the
+    shorter last block (0 when ``ngram`` divides ``length``)."""
+    sizes = block_sizes(length, ngram)
+    full = sum(1 for s in sizes if s == ngram)
+    rest = next((s for s in sizes if s != ngram), 0)
+    return full, rest
+
+
 def _discordant(sizes: Sequence[int], order: Sequence[int]) -> int:
     total = 0
     for i, a in enumerate(order):
@@ -408,78 +433,305 @@ def _discordant(sizes: Sequence[int], order: Sequence[int]) -> int:
 
 
 @functools.lru_cache(maxsize=256)
-def reachable_taus(length: int, ngram: int) -> list[float]:
-    """Every normalized Kendall-tau distance a block permutation can reach.
+def _reachable_counts(length: int, ngram: int) -> tuple[int, ...]:
+    """Every discordant-pair count a block permutation reaches, sorted.
 
-    Full blocks (size n) contribute any inversion count I in [0, C(m, 2)] times n^2; a
-    shorter last block of size r contributes k * n * r for k in [0, m].
+    The f full blocks (size n) contribute n^2 per inversion among them, I in
+    [0, C(f, 2)]; a shorter last block of size r contributes n * r per full block
+    placed after it, k in [0, f].
     """
-    sizes = block_sizes(length, ngram)
-    pairs = length * (length - 1) / 2
+    full, rest = _block_structure(length, ngram)
+    values = {
+        inversions * ngram * ngram + k * ngram * rest
+        for inversions in range(full * (full - 1) // 2 + 1)
+        for k in range(full + 1 if rest else 1)
+    }
+    return tuple(sorted(values))
+
+
+@functools.lru_cache(maxsize=256)
+def reachable_taus(length: int, ngram: int) -> list[float]:
+    """Every normalized Kendall-tau distance a block permutation can reach, sorted."""
+    pairs = length * (length - 1) // 2
     if pairs == 0:
         return [0.0]
-    full = sum(1 for s in sizes if s == ngram)
-    rest = [s for s in sizes if s != ngram]
-    values = set()
-    for inversions in range(full * (full - 1) // 2 + 1):
+    return [d / pairs for d in _reachable_counts(length, ngram)]
+
+
+def _band(length: int, tau: float, width: float) -> tuple[int, int]:
+    """Discordant-pair counts ``[lo, hi]`` with ``tau <= count / C(L, 2) < tau + width``.
+
+    Exact: ``tau`` and ``width`` are read as the decimals they print as (0.1 is 1/10).
+    """
+    if not 0 <= tau <= 1:
+        raise PerturbationError(f"shuffle tau = {tau} must lie in [0, 1]")
+    if not width > 0:
+        raise PerturbationError(f"shuffle width = {width} must be positive")
+    pairs = length * (length - 1) // 2
+    low = Fraction(str(float(tau)))
+    return math.ceil(low * pairs), math.ceil((low + Fraction(str(float(width)))) * pairs) - 1
+
+
+@functools.lru_cache(maxsize=64)
+def _mahonian(m: int) -> tuple[int, ...]:
+    """Number of permutations of ``m`` items with I inversions, for every I."""
+    row = [1]
+    for k in range(2, m + 1):  # the k-th item adds 0 .. k-1 inversions
+        prefix = [0, *itertools.accumulate(row)]
+        row = [prefix[min(j + 1, len(row))] - prefix[max(0, j - k + 1)]
+               for j in range(len(row) + k - 1)]
+    return tuple(row)
+
+
+@functools.lru_cache(maxsize=1024)
+def orders_in_band(length: int, ngram: int, tau: float, width: float = 0.01) -> int:
+    """Exact number of block orders whose Kendall-tau distance lies in ``[tau, tau + width)``.
+
+    The full blocks' relative order with I inversions (Mahonian number M(f, I) of them)
+    and the position of the short last block (k full blocks after it) fix the
+    discordant count ``n^2 I + n r k``; every (order, position) pair is one block order.
+    """
+    lo, hi = _band(length, tau, width)
+    full, rest = _block_structure(length, ngram)
+    total = 0
+    for inversions, count in enumerate(_mahonian(max(full, 1))):
         for k in range(full + 1 if rest else 1):
-            values.add((inversions * ngram * ngram + k * ngram * (rest[0] if rest else 0)) / pairs)
-    return sorted(values)
+            if lo <= inversions * ngram * ngram + k * ngram * rest <= hi:
+                total += count
+    return total
+
+
+def check_tau_reachable(length: int, ngram: int, tau: float, width: float = 0.01) -> list[float]:
+    """The reachable Kendall-tau distances in ``[tau, tau + width)``, sorted.
+
+    Raises:
+        PerturbationError: when no permutation of blocks of ``ngram`` tokens lands in
+            the band (the message lists the closest reachable values).
+    """
+    lo, hi = _band(length, tau, width)
+    counts = _reachable_counts(length, ngram)
+    pairs = length * (length - 1) // 2
+    inside = [d for d in counts if lo <= d <= hi]
+    if not inside:
+        closest = sorted(counts, key=lambda d: max(lo - d, d - hi))[:3]
+        shown = sorted(round(d / pairs, 4) if pairs else 0.0 for d in closest)
+        raise PerturbationError(
+            f"shuffle tau = {tau} is not reachable with blocks of {ngram} tokens in a "
+            f"canary of {length}: no block order has its Kendall-tau distance in "
+            f"[{tau}, {tau} + {width}); the closest reachable values are {shown}"
+        )
+    return [d / pairs for d in inside] if pairs else [0.0]
+
+
+@dataclass
+class ShuffleResult:
+    """The copies of one canary made by :func:`shuffle_copies`.
+
+    ``distinct``: distinct block orders among ``copies``; ``available``: block orders
+    whose Kendall-tau distance lies in the band (exact, :func:`orders_in_band`). When
+    ``distinct < len(copies)`` some copies repeat an order: all ``available`` ones were
+    used (``available < num_copies``) or, rarely, the search ran out of steps.
+    """
+
+    copies: list[PerturbedCopy]
+    distinct: int
+    available: int
+
+    @property
+    def all_distinct(self) -> bool:
+        """Whether every copy is its own block order."""
+        return self.distinct == len(self.copies)
+
+
+@functools.lru_cache(maxsize=256)
+def _warn_few_orders(length: int, ngram: int, tau: float, width: float, available: int,
+                     num_copies: int) -> None:
+    """Warn once per setting (every canary of a length would repeat it)."""
+    logger.warning(
+        "shuffle: only %d distinct block order(s) of %d-token blocks in a canary of %d "
+        "tokens have tau in [%s, %s + %s); %d copies per canary repeat them",
+        available, ngram, length, tau, tau, width, num_copies,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _band_cells(length: int, ngram: int, lo: int, hi: int) -> tuple[tuple[int, int], ...]:
+    """The (full-block inversions I, full blocks after the short one k) with count in band."""
+    full, rest = _block_structure(length, ngram)
+    return tuple(
+        (inversions, k)
+        for inversions in range(full * (full - 1) // 2 + 1)
+        for k in range(full + 1 if rest else 1)
+        if lo <= inversions * ngram * ngram + k * ngram * rest <= hi
+    )
+
+
+def _nearest_cell(
+    order: Sequence[int], discordant: int, sizes: Sequence[int], lo: int, hi: int,
+    rng: np.random.Generator,
+) -> tuple[list[int], tuple[int, int]]:
+    """The current (I, k) of ``order`` and the nearest in-band one (random tie-break)."""
+    m, ngram, rest = len(order) - 1, sizes[0], sizes[-1]
+    k = m - list(order).index(m)
+    state = [(discordant - ngram * rest * k) // (ngram * ngram), k]
+    cells = _band_cells(sum(sizes), ngram, lo, hi)
+    target = min(cells, key=lambda c: (abs(c[0] - state[0]) + abs(c[1] - k), rng.random()))
+    return state, target
+
+
+def _walk_to_band(
+    order: list[int], discordant: int, sizes: Sequence[int], lo: int, hi: int,
+    rng: np.random.Generator, budget: int,
+) -> tuple[int, int]:
+    """Random adjacent block transpositions toward ``[lo, hi]``; mutates ``order``.
+
+    Each step swaps a random adjacent pair that brings the discordant count closer to
+    the band (random probes first, then a full scan). With a shorter last block, every
+    move may overshoot (steps of n^2 and n r); the walk then heads for the nearest
+    reachable (I, k) in the band (I: inversions among the full blocks, k: full blocks
+    after the short one; each adjacent swap changes one of them by 1). Returns the
+    discordant count and the steps used.
+    """
+    m = len(order) - 1
+    ngram = sizes[0]
+    short = m if m >= 0 and sizes[-1] != ngram else -1
+    target: tuple[int, int] | None = None
+    state = [0, 0]  # (I, k), tracked once heading for a target
+
+    def sign(i: int) -> int:
+        return 1 if order[i] < order[i + 1] else -1
+
+    def band_gap(i: int | None) -> int:
+        d = discordant
+        if i is not None:
+            a, b = order[i], order[i + 1]
+            d += sign(i) * sizes[a] * sizes[b]
+        return max(lo - d, d - hi, 0)
+
+    def cell_gap(i: int | None) -> int:
+        inv, k = state
+        if i is not None:
+            if short in (order[i], order[i + 1]):
+                k += sign(i)
+            else:
+                inv += sign(i)
+        return abs(inv - target[0]) + abs(k - target[1])
+
+    steps = 0
+    probes: list[int] = []
+    while band_gap(None) and steps < budget and m > 0:
+        steps += 1
+        gap = band_gap if target is None else cell_gap
+        now = gap(None)
+        chosen = None
+        for _ in range(2 * m):
+            if not probes:
+                probes = rng.integers(m, size=1024).tolist()
+            i = probes.pop()
+            if gap(i) < now:
+                chosen = i
+                break
+        if chosen is None:
+            better = [i for i in range(m) if gap(i) < now]
+            if better:
+                chosen = int(rng.choice(better))
+            elif target is None and short >= 0:  # every move overshoots: aim at a cell
+                state[:], target = _nearest_cell(order, discordant, sizes, lo, hi, rng)
+                steps -= 1
+                continue
+            else:
+                chosen = int(rng.integers(m))
+        if target is not None:
+            if short in (order[chosen], order[chosen + 1]):
+                state[1] += sign(chosen)
+            else:
+                state[0] += sign(chosen)
+        a, b = order[chosen], order[chosen + 1]
+        discordant += sign(chosen) * sizes[a] * sizes[b]
+        order[chosen], order[chosen + 1] = b, a
+    return discordant, steps
 
 
 def shuffle_copies(
     tokens: Sequence[int], *, ngram: int, tau: float, num_copies: int,
-    rng: np.random.Generator, tolerance: float = 0.02, max_steps: int = 10_000,
-) -> list[PerturbedCopy]:
-    """Block permutations whose normalized Kendall-tau distance is within ``tolerance`` of ``tau``.
+    rng: np.random.Generator, width: float = 0.01, max_steps: int = 10_000,
+) -> ShuffleResult:
+    """Block permutations whose normalized Kendall-tau distance lies in ``[tau, tau + width)``.
 
-    Search: random adjacent block transpositions that move toward the target, starting
-    from the identity (tau <= 0.5) or the reversed order; bounded by ``max_steps``.
+    The canary is cut into consecutive blocks of ``ngram`` tokens (the last may be
+    shorter) and the blocks are permuted; the distance is the number of discordant
+    token pairs over ``L (L - 1) / 2`` (the paper: achieved tau in [tau, tau + 0.01)).
+    Each copy searches by random adjacent block transpositions toward the band,
+    from the identity (tau <= 0.5) or the reversed order, for at most ``max_steps``
+    steps, and records its achieved ``tau``.
+
+    Copies are distinct block orders where the band holds enough of them: a copy that
+    lands on an order already used keeps walking (a random transposition, then back
+    into the band) until it finds a new one, within ``max_steps``. When the band holds
+    fewer orders than ``num_copies`` (e.g. blocks of 10 in 100 tokens at tau = 0.9:
+    only the reversal), the copies cycle through all of them and a warning says so;
+    :class:`ShuffleResult` carries ``distinct`` and ``available`` for the caller.
 
     Raises:
-        PerturbationError: when no permutation of blocks of ``ngram`` tokens reaches
-            ``tau`` within ``tolerance`` (the message lists the closest values).
+        PerturbationError: when no block order lands in the band
+            (:func:`check_tau_reachable`), or the search for the first copy does not
+            reach it within ``max_steps``.
     """
     length = len(tokens)
-    reachable = reachable_taus(length, ngram)
-    if not any(abs(t - tau) <= tolerance for t in reachable):
-        closest = sorted(reachable, key=lambda t: abs(t - tau))[:3]
-        raise PerturbationError(
-            f"shuffle tau = {tau} is not reachable with blocks of {ngram} tokens in a "
-            f"canary of {length} (within {tolerance}); the closest reachable values are "
-            f"{[round(t, 4) for t in closest]}"
-        )
+    check_tau_reachable(length, ngram, tau, width)
+    lo, hi = _band(length, tau, width)
+    available = orders_in_band(length, ngram, tau, width)
     sizes = block_sizes(length, ngram)
-    starts = np.cumsum([0, *sizes[:-1]])
-    pairs = length * (length - 1) / 2
-    copies = []
-    for _ in range(num_copies):
-        order = list(range(len(sizes))) if tau <= 0.5 else list(range(len(sizes)))[::-1]
-        current = _discordant(sizes, order) / pairs
-        for _step in range(max_steps):
-            if abs(current - tau) <= tolerance:
-                break
-            up = current < tau
-            moves = [i for i in range(len(order) - 1)
-                     if (order[i] < order[i + 1]) == up]
-            rng.shuffle(moves)
-            for i in moves:
-                delta = sizes[order[i]] * sizes[order[i + 1]] / pairs
-                new = current + delta if up else current - delta
-                if abs(new - tau) < abs(current - tau) or abs(new - tau) <= tolerance:
-                    order[i], order[i + 1] = order[i + 1], order[i]
-                    current = new
-                    break
-            else:
-                break
-        if abs(current - tau) > tolerance:
+    starts = [0, *itertools.accumulate(sizes[:-1])]
+    pairs = length * (length - 1) // 2
+    start = list(range(len(sizes))) if tau <= 0.5 else list(range(len(sizes)))[::-1]
+    start_discordant = _discordant(sizes, start)
+    found: list[tuple[tuple[int, ...], int]] = []
+    seen: set[tuple[int, ...]] = set()
+    orders: list[tuple[tuple[int, ...], int]] = []
+    for j in range(num_copies):
+        if len(found) >= available:
+            orders.append(found[j % len(found)])
+            continue
+        order = list(start)
+        discordant, used = _walk_to_band(order, start_discordant, sizes, lo, hi, rng, max_steps)
+        if not lo <= discordant <= hi:
             raise PerturbationError(
-                f"shuffle search stopped at tau {current:.4f} (target {tau}, blocks of "
-                f"{ngram}) after {max_steps} steps; raise max_search_steps or tolerance"
+                f"shuffle search stopped at tau {discordant / pairs:.4f} (target "
+                f"[{tau}, {tau} + {width}), blocks of {ngram}) after {max_steps} steps; "
+                f"raise max_search_steps"
             )
-        new_tokens = [t for b in order for t in tokens[starts[b]:starts[b] + sizes[b]]]
-        copies.append(PerturbedCopy(new_tokens, [], levenshtein(tokens, new_tokens)))
-    return copies
+        while tuple(order) in seen and used < max_steps:
+            i = int(rng.integers(len(order) - 1))
+            a, b = order[i], order[i + 1]
+            discordant += sizes[a] * sizes[b] if a < b else -sizes[a] * sizes[b]
+            order[i], order[i + 1] = b, a
+            discordant, more = _walk_to_band(order, discordant, sizes, lo, hi, rng,
+                                             max_steps - used - 1)
+            used += 1 + more
+        key = tuple(order)
+        if lo <= discordant <= hi and key not in seen:
+            seen.add(key)
+            found.append((key, discordant))
+            orders.append((key, discordant))
+        else:  # out of steps: repeat an order already found
+            orders.append(found[j % len(found)])
+    distinct = len({key for key, _ in orders})
+    if distinct < num_copies:
+        if available < num_copies:
+            _warn_few_orders(length, ngram, float(tau), float(width), available, num_copies)
+        else:
+            logger.warning(
+                "shuffle: %d distinct of %d copies (%d orders in the band; the search "
+                "ran out of its %d steps); raise max_search_steps",
+                distinct, num_copies, available, max_steps,
+            )
+    copies = []
+    for key, discordant in orders:
+        new_tokens = [t for b in key for t in tokens[starts[b]:starts[b] + sizes[b]]]
+        copies.append(PerturbedCopy(new_tokens, [], levenshtein(tokens, new_tokens),
+                                    tau=discordant / pairs if pairs else 0.0))
+    return ShuffleResult(copies, distinct, available)
 
 
 # --------------------------------------------------------------------------- paraphrase
