@@ -168,6 +168,7 @@ PAPER_GRID = [(100, n, t / 10) for n in (1, 5, 10) for t in range(1, 10)]
 MORE = [(64, n, t / 10) for n in (1, 2, 5, 10) for t in range(1, 10)
         if not (n == 10 and t == 9)] + [
     (40, 2, 0.3), (23, 4, 0.45), (95, 11, 0.1), (91, 12, 0.8), (57, 12, 0.45), (30, 7, 0.0),
+    (71, 17, 0.5), (104, 24, 0.5), (115, 26, 0.35),
 ]
 
 
@@ -186,8 +187,7 @@ def test_shuffle_lands_in_band_with_block_permutations(length, ngram, tau):
         assert copy.levenshtein == P.levenshtein(tokens, copy.tokens)
     assert result.distinct == len(orders)
     assert result.available == P.orders_in_band(length, ngram, tau)
-    if result.available >= 9 and result.available > 50:
-        assert result.all_distinct
+    assert result.distinct == min(9, result.available)
 
 
 def test_shuffle_distinct_limited_by_the_band(caplog):
@@ -223,6 +223,9 @@ def test_orders_in_band_matches_brute_force():
             for width in (0.01, 0.05):
                 expected = sum(1 for t in taus if tau <= t + 1e-12 < tau + width)
                 assert P.orders_in_band(length, ngram, tau, width) == expected
+                lo, hi = P._band(length, tau, width)
+                listed = P._band_orders(length, ngram, lo, hi)
+                assert len(set(listed)) == len(listed) == expected
 
 
 def test_shuffle_rejects_unreachable_and_reports_closest():

@@ -523,6 +523,9 @@ def check_tau_reachable(length: int, ngram: int, tau: float, width: float = 0.01
     return [d / pairs for d in inside] if pairs else [0.0]
 
 
+_ENUMERATE_BELOW = 4096  # bands with at most this many orders may be listed exactly
+
+
 @dataclass
 class ShuffleResult:
     """The copies of one canary made by :func:`shuffle_copies`.
@@ -652,6 +655,36 @@ def _walk_to_band(
     return discordant, steps
 
 
+def _band_orders(length: int, ngram: int, lo: int, hi: int) -> list[tuple[int, ...]]:
+    """Every block order with its discordant count in ``[lo, hi]`` (small bands only).
+
+    Full blocks ``0 .. f-1`` in an order with I inversions (from its Lehmer code), the
+    short block ``f`` (if any) with k full blocks after it.
+    """
+    full, rest = _block_structure(length, ngram)
+
+    def codes(i: int, left: int) -> Any:
+        if i == full:
+            if left == 0:
+                yield []
+            return
+        room = full - 1 - i
+        for c in range(min(room, left) + 1):
+            if left - c <= (room * (room - 1)) // 2:
+                for tail in codes(i + 1, left - c):
+                    yield [c, *tail]
+
+    out = []
+    for inversions, k in _band_cells(length, ngram, lo, hi):
+        for code in codes(0, inversions):
+            pool = list(range(full))
+            order = [pool.pop(c) for c in code]
+            if rest:
+                order.insert(full - k, full)
+            out.append(tuple(order))
+    return out
+
+
 def shuffle_copies(
     tokens: Sequence[int], *, ngram: int, tau: float, num_copies: int,
     rng: np.random.Generator, width: float = 0.01, max_steps: int = 10_000,
@@ -667,7 +700,9 @@ def shuffle_copies(
 
     Copies are distinct block orders where the band holds enough of them: a copy that
     lands on an order already used keeps walking (a random transposition, then back
-    into the band) until it finds a new one, within ``max_steps``. When the band holds
+    into the band) until it finds a new one, within ``max_steps``; in a band of at most
+    4096 orders a copy that still finds none takes an unused order drawn uniformly
+    from the exact list of the band's orders. When the band holds
     fewer orders than ``num_copies`` (e.g. blocks of 10 in 100 tokens at tau = 0.9:
     only the reversal), the copies cycle through all of them and a warning says so;
     :class:`ShuffleResult` carries ``distinct`` and ``available`` for the caller.
@@ -711,6 +746,13 @@ def shuffle_copies(
             used += 1 + more
         key = tuple(order)
         if lo <= discordant <= hi and key not in seen:
+            seen.add(key)
+            found.append((key, discordant))
+            orders.append((key, discordant))
+        elif available <= _ENUMERATE_BELOW:  # out of steps: draw an unused order exactly
+            unused = [o for o in _band_orders(length, ngram, lo, hi) if o not in seen]
+            key = unused[int(rng.integers(len(unused)))]
+            discordant = _discordant(sizes, key)
             seen.add(key)
             found.append((key, discordant))
             orders.append((key, discordant))
