@@ -124,3 +124,38 @@ def load_avg() -> str:
         return " ".join(f"{x:.1f}" for x in os.getloadavg())
     except OSError:
         return "?"
+
+
+def bpe_corpus(path: Path, n_tokens: int, vocab: int = 50257, seed: int = 0) -> Path:
+    """Every offline book, tokenized with the project's byte-level BPE
+    (``lm_training.train_bpe_tokenizer``, ``vocab`` types, trained on the books),
+    one document per paragraph, the paragraphs replicated in shuffled order
+    until the file holds ``n_tokens`` tokens."""
+    if path.exists():
+        return path
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    texts = _package_texts()
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
+    core.train_from_iterator(texts, trainer=trainer)
+    paras = [p for t in texts for p in t.split("\n\n") if p.strip()]
+    docs = [np.asarray(e.ids, dtype=np.int64) for e in core.encode_batch(paras)]
+    docs = [d for d in docs if len(d)]
+    rng = np.random.default_rng(seed)
+
+    def stream():
+        total = 0
+        while True:
+            for i in rng.permutation(len(docs)):
+                if total >= n_tokens:
+                    return
+                total += len(docs[i]) + 1
+                yield docs[i]
+
+    write_token_file(path, stream(), vocab)
+    return path
