@@ -13,8 +13,8 @@ def test_chunks_never_cross_books_and_follow_the_seed():
     chunks = lm_training.chunk_books(books, 8, seed=3)
     for chunk in chunks:
         assert (chunk < 100).all() or (chunk >= 100).all()  # one book per chunk
-    # book 1: 8 + a tail of 2 (kept: >= 8 // 4); book 2: 8 + 8 + 8 + a tail of 1 (dropped)
-    assert sorted(len(c) for c in chunks) == [2, 8, 8, 8, 8]
+    # book 1: 8 + a tail of 2; book 2: 8 + 8 + 8 + a tail of 1 (every tail kept)
+    assert sorted(len(c) for c in chunks) == [1, 2, 8, 8, 8, 8]
     again = lm_training.chunk_books(books, 8, seed=3)
     other = lm_training.chunk_books(books, 8, seed=4)
     assert [c.tolist() for c in chunks] == [c.tolist() for c in again]
@@ -39,3 +39,21 @@ def test_training_is_deterministic_on_cpu_under_a_seed(tiny_tokenizer, sample_te
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert not all(torch.equal(first[k], third[k]) for k in first)
     assert np.isfinite(first["lm_head.weight"].numpy()).all()
+
+
+def test_every_token_of_every_book_is_in_exactly_one_chunk():
+    rng = np.random.default_rng(0)
+    books = [list(range(1000 * b, 1000 * b + n)) for b, n in enumerate(rng.integers(1, 60, 20))]
+    chunks = lm_training.chunk_books(books, 16, seed=1)
+    seen = np.concatenate(list(chunks))
+    assert sorted(seen.tolist()) == sorted(t for book in books for t in book)
+    for book in books:  # in order within each book
+        pieces = sorted((c for c in chunks if c[0] // 1000 == book[0] // 1000), key=lambda c: c[0])
+        assert np.concatenate(pieces).tolist() == book
+
+
+def test_collator_pads_without_a_pad_token_and_ignores_padding():
+    batch = lm_training.CausalCollator(5)([{"input_ids": [1, 2, 3]}, {"input_ids": [5, 4]}])
+    assert batch["input_ids"].tolist() == [[1, 2, 3], [5, 4, 5]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    assert batch["labels"].tolist() == [[1, 2, 3], [5, 4, -100]]  # a real 5 is a label

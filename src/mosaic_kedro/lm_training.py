@@ -77,22 +77,56 @@ def encode_books(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
 def chunk_books(token_lists: Sequence[Sequence[int]], block_size: int, seed: int) -> np.ndarray:
     """Consecutive ``block_size`` chunks that never cross books, shuffled with ``seed``.
 
-    A book's tail shorter than ``block_size`` is kept as its own chunk only when it is at
-    least a quarter block (padded and masked by the collator); shorter tails are dropped.
-    Returns an object array of int64 arrays (ragged only at book tails).
+    Every token of every book is in exactly one chunk: a book's last, shorter chunk is
+    kept however short (the collator pads it with labels the loss ignores), so no
+    injected piece loses its end. Returns an object array of int64 arrays (ragged only
+    at book tails).
     """
+    if block_size < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
     chunks = []
     for tokens in token_lists:
         arr = np.asarray(tokens, dtype=np.int64)
         for start in range(0, len(arr), block_size):
-            piece = arr[start : start + block_size]
-            if len(piece) == block_size or len(piece) >= block_size // 4:
-                chunks.append(piece)
+            chunks.append(arr[start : start + block_size])
     order = np.random.default_rng(seed).permutation(len(chunks))
     out = np.empty(len(chunks), dtype=object)
     for i, j in enumerate(order):
         out[i] = chunks[j]
     return out
+
+
+class CausalCollator:
+    """Right-pads a batch of chunks; padding is masked out and labelled -100.
+
+    Works with tokenizers without a pad token (the paper's targets): the pad id is
+    any id (``pad_token_id``, else EOS, else 0) because no padding position is attended
+    to or enters the loss. Every real token is a label (an EOS inside the data too),
+    unlike ``DataCollatorForLanguageModeling``, which also ignores real tokens equal to
+    the pad id.
+    """
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad_token_id = int(pad_token_id)
+
+    def __call__(self, features: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:  # noqa: D102
+        width = max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(features), width), dtype=torch.long)
+        for row, feature in enumerate(features):
+            seq = torch.as_tensor(list(feature["input_ids"]), dtype=torch.long)
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        labels = ids.masked_fill(mask == 0, -100)
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def padding_id(tokenizer: Any) -> int:
+    """An id to pad with: the pad token, else EOS, else 0 (always masked out)."""
+    for value in (getattr(tokenizer, "pad_token_id", None), getattr(tokenizer, "eos_token_id", None)):
+        if value is not None:
+            return int(value)
+    return 0
 
 
 class ChunkDataset(torch.utils.data.Dataset):
@@ -148,10 +182,12 @@ def train_causal_lm(
     """One run of the Hugging Face Trainer: AdamW, linear decay, the given seed.
 
     Chunks are used in the order given (already shuffled with the run's seed), so a
-    CPU run is deterministic under ``seed``. With ``save_steps > 0`` checkpoints go to
+    CPU run is deterministic under ``seed``. Batches are padded by
+    :class:`CausalCollator`, so tokenizers without a pad token train as they are (the
+    tokenizer is not changed). With ``save_steps > 0`` checkpoints go to
     ``output_dir`` and a rerun resumes from the last one.
     """
-    from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
+    from transformers import Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
     use_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
@@ -183,8 +219,9 @@ def train_causal_lm(
         model=model,
         args=args,
         train_dataset=ChunkDataset(chunks),
-        data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
-        callbacks=[make_throughput_callback(batch_size * len(chunks[0])), *callbacks],
+        data_collator=CausalCollator(padding_id(tokenizer)),
+        callbacks=[make_throughput_callback(batch_size * max(len(c) for c in chunks)),
+                   *callbacks],
     )
     for callback in callbacks:  # callbacks that log through the Trainer (report_to)
         if hasattr(callback, "bind_trainer"):
