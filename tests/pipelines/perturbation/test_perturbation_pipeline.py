@@ -44,7 +44,8 @@ def test_paper_conf_builds_the_full_grid_without_running():
     conds = conditions(grid)
     per_seed = 10 + 4 * 8 + 6 * 3 + 6 + 3 * 9 + 1
     assert len(conds) == 5 * per_seed == 470
-    nodes.validate_params(params["perturbation"], grid, params["canaries"]["length"])
+    nodes.validate_params(params["perturbation"], grid, params["canaries"]["length"],
+                          params["preparation"])
     pert, inj = build(grid), build_injection(grid)
     perturbed = 5 * (per_seed - 10)
     candidate_sets = 5 * 3  # mlm top-k 10 / 100 / 1000 per seed
@@ -54,7 +55,7 @@ def test_paper_conf_builds_the_full_grid_without_running():
     assert len(namespaces) == 470
     assert {n.namespace for n in pert.nodes} - {None} == {
         c.name for c in conds if not c.is_exact}
-    assert params["perturbation"]["mlm_model"]["name_or_path"] == "roberta-base"
+    assert params["preparation"]["mlm_model"]["name_or_path"] == "roberta-base"
     assert params["preparation"]["target"]["name_or_path"] == "EleutherAI/gpt-neo-1.3B"
 
 
@@ -78,15 +79,16 @@ def test_default_grid_structure():
 ])
 def test_named_errors(grid, params, match):
     with pytest.raises(ParameterError, match=match):
-        nodes.validate_params(params, grid, 16)
+        nodes.validate_params(params, grid, 16, {})
 
 
-def test_mlm_without_the_model_is_a_clear_error():
-    canaries = pd.DataFrame({"canary_id": ["a"], "set": ["member"], "seed": [1], "index": [0],
-                             "tokens": [[1, 2]], "text": ["x"], "length": [2]})
-    with pytest.raises(ModelNotAvailableError, match="roberta-base"):
-        nodes.compute_mlm_candidates(canaries, None, {"mlm_model": {
-            "name_or_path": "roberta-base"}, "batch_size": 1}, seed=1, top_k=10)
+def test_mlm_without_a_masked_lm_is_a_clear_error():
+    grid = {**GRID, "fuzzy": [{"strategy": "mlm_random", "replaced_tokens": [2]}]}
+    with pytest.raises(ParameterError, match=r"set preparation\.mlm_model"):
+        nodes.validate_params({}, grid, 16, {"mlm_model": None})
+    nodes.validate_params({}, grid, 16, {"mlm_model": {"tiny": {}}})
+    with pytest.raises(ParameterError, match=r"moved to preparation\.mlm_model"):
+        nodes.validate_params({"mlm_model": {"name_or_path": "roberta-base"}}, GRID, 16, {})
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +131,7 @@ def run_grid(models_and_canaries, grid):
         "generator_model": MemoryDataset(gen, copy_mode="assign"),
         "params:perturbation": MemoryDataset({}), "params:grid": MemoryDataset(grid),
         "params:canaries.length": MemoryDataset(16), "params:injection": MemoryDataset({}),
+        "params:preparation": MemoryDataset({}),
     })
     pipe = build(grid) + build_injection(grid)
     for name in pipe.all_outputs():
@@ -140,17 +143,23 @@ def run_grid(models_and_canaries, grid):
 
 def test_real_run_every_kind(models_and_canaries):
     catalog = run_grid(models_and_canaries, GRID)
+    base_tokenizer = models_and_canaries[0].tokenizer
     summary = catalog.load("perturbation_summary")
     assert len(summary) == 6
-    assert list(summary.columns[:5]) == ["kind", "value", "seed", "mean_levenshtein",
-                                         "num_copies"]
+    assert list(summary.columns) == nodes.SUMMARY_COLUMNS
+    shuffle = catalog.load("shuffle_n02_t030_s1.perturbed_copies")
+    assert shuffle["tau"].between(0.3, 0.31, inclusive="left").all()  # [tau, tau + 0.01)
     r4 = catalog.load("fuzzy_clm_topk5_r04_s1.perturbed_copies")
     assert list(r4.columns) == nodes.COPY_COLUMNS
     assert len(r4) == 3 * 9 and (r4["replaced_positions"].map(len) == 4).all()
     assert (r4["levenshtein"] >= 1).all()
+    # what the model saw: the copy's text re-encoded, and its distance to the canary
+    for copy_tokens, text, seen in zip(r4["tokens"], r4["text"], r4["seen_tokens"]):
+        assert list(seen) == base_tokenizer(text, add_special_tokens=False)["input_ids"]
     ins = catalog.load("insertion_n04_x02_s1.perturbed_copies")
     assert (ins["length"] == 16 + 2 * 3).all()
     scr = catalog.load("scrambled_n08_s1.perturbed_copies")
     assert len(scr) == 3 * 2 * 2
     row = summary.set_index("condition").loc["fuzzy_clm_topk5_r02_s1"]
     assert row["kind"] == "fuzzy_clm_topk5" and row["value"] == 2 and row["num_copies"] == 9
+    assert (row["family"], row["strategy"], row["R"], row["top_k"]) == ("fuzzy", "clm", 2, 5)

@@ -15,30 +15,37 @@ import numpy as np
 import pandas as pd
 
 from mosaic_kedro import perturbations as P
-from mosaic_kedro.grid import conditions
-from mosaic_kedro.models import (
-    LoadedModel,
-    load_causal_lm,
-    load_masked_lm,
-    load_tokenizer,
-)
+from mosaic_kedro.grid import META_COLUMNS, condition_metadata, conditions
+from mosaic_kedro.models import LoadedModel, load_causal_lm
 from mosaic_kedro.params import ParameterError, parse_params
 from mosaic_kedro.pipelines.perturbation.params import PerturbationParams
 
 logger = logging.getLogger(__name__)
 
+# levenshtein: token edit distance of the edited token list to the canary;
+# seen_tokens / seen_levenshtein: the copy's text re-encoded, what the model saw;
+# tau: achieved Kendall-tau distance (shuffle copies, else NaN)
 COPY_COLUMNS = ["canary_id", "copy_index", "tokens", "text", "replaced_positions",
-                "levenshtein", "length"]
+                "levenshtein", "length", "seen_tokens", "seen_levenshtein", "tau"]
 
 
-def validate_params(params: dict[str, Any], grid: dict[str, Any], length: int) -> dict[str, Any]:
+def validate_params(params: dict[str, Any], grid: dict[str, Any], length: int,
+                    preparation: dict[str, Any]) -> dict[str, Any]:
     """Check ``perturbation`` against the grid and the canary length before any model loads.
 
     Errors name the key: R larger than the canary length, an override of an unknown
-    condition, a Kendall-tau target no block permutation reaches.
+    condition, a Kendall-tau target no block permutation reaches, an ``mlm`` /
+    ``mlm_random`` strategy without ``preparation.mlm_model``.
     """
     p = parse_params(PerturbationParams, params, "perturbation")
     conds = conditions(grid)
+    masked = sorted({c.perturbation.get("strategy") for c in conds} & {"mlm", "mlm_random"})
+    if masked and not (preparation or {}).get("mlm_model"):
+        raise ParameterError(
+            f"grid uses the strategies {masked}, which need a masked LM: set "
+            "preparation.mlm_model (the paper: {name_or_path: roberta-base}; offline: "
+            "{tiny: {}} builds a random-weight RoBERTa) and run `kedro run "
+            "--pipelines=preparation`")
     names = {c.name for c in conds}
     unknown = sorted(set(p.overrides) - names)
     if unknown:
@@ -50,12 +57,11 @@ def validate_params(params: dict[str, Any], grid: dict[str, Any], length: int) -
                 f"grid: {c.name} replaces R = {s['replaced_tokens']} tokens but canaries "
                 f"are {length} tokens long (canaries.length); lower replaced_tokens")
         if s.get("strategy") == "shuffle":
-            tol = s.get("tau_tolerance", p.shuffle.tolerance)
-            taus = P.reachable_taus(length, s["ngram"])
-            if not any(abs(t - s["tau"]) <= tol for t in taus):
-                raise ParameterError(
-                    f"grid.shuffle: {c.name}: tau = {s['tau']} is not reachable with blocks "
-                    f"of {s['ngram']} tokens in canaries of {length} (tolerance {tol})")
+            try:
+                P.check_tau_reachable(length, s["ngram"], s["tau"],
+                                      s.get("tau_width", p.shuffle.width))
+            except P.PerturbationError as exc:
+                raise ParameterError(f"grid.shuffle: {c.name}: {exc}") from None
     return p.model_dump()
 
 
@@ -71,12 +77,14 @@ def _rng(condition: dict[str, Any]) -> np.random.Generator:
 
 
 def _table(members: pd.DataFrame, copies: list[list[P.PerturbedCopy]], tokenizer: Any) -> pd.DataFrame:
-    rows = [
-        (cid, j, c.tokens, tokenizer.decode(c.tokens), c.replaced_positions, c.levenshtein,
-         len(c.tokens))
-        for cid, per in zip(members["canary_id"], copies, strict=True)
-        for j, c in enumerate(per)
-    ]
+    rows = []
+    for cid, original, per in zip(members["canary_id"], members["tokens"], copies,
+                                  strict=True):
+        for j, c in enumerate(per):
+            seen, seen_distance = P.seen_distance(tokenizer, list(original), c.tokens)
+            rows.append((cid, j, c.tokens, tokenizer.decode(c.tokens), c.replaced_positions,
+                         c.levenshtein, len(c.tokens), seen, seen_distance,
+                         np.nan if c.tau is None else float(c.tau)))
     return pd.DataFrame(rows, columns=COPY_COLUMNS)
 
 
@@ -92,12 +100,13 @@ def compute_clm_candidates(
 
 
 def compute_mlm_candidates(
-    canaries: pd.DataFrame, base_model: LoadedModel, config: dict[str, Any], *,
-    seed: int, top_k: int,
+    canaries: pd.DataFrame, base_model: LoadedModel, mlm_model: LoadedModel,
+    config: dict[str, Any], *, seed: int, top_k: int,
 ) -> list[P.Candidates]:
-    """Top-k masked-LM candidates (``perturbation.mlm_model``, the paper: roberta-base)."""
+    """Top-k masked-LM candidates for every position of every member canary of ``seed``
+    (``mlm_model``, prepared from ``preparation.mlm_model``; the paper: roberta-base)."""
     p = PerturbationParams.model_validate(config)
-    mlm = load_masked_lm(p.mlm_model)
+    mlm = mlm_model
     members = _members(canaries, seed)
     return P.mlm_candidates(mlm.model, mlm.tokenizer, base_model.tokenizer,
                             list(members["tokens"].map(list)), top_k=top_k,
@@ -123,10 +132,11 @@ def make_candidate_copies(
 
 
 def make_sampled_copies(
-    canaries: pd.DataFrame, base_model: LoadedModel, params: dict[str, Any], *,
-    condition: dict[str, Any],
+    canaries: pd.DataFrame, base_model: LoadedModel, params: dict[str, Any],
+    mlm_model: LoadedModel | None = None, *, condition: dict[str, Any],
 ) -> pd.DataFrame:
-    """``random``, ``mlm_random``, ``insertion``, ``scrambled`` and ``shuffle`` copies."""
+    """``random``, ``mlm_random`` (vocabulary of ``mlm_model``), ``insertion``,
+    ``scrambled`` and ``shuffle`` copies."""
     p = parse_params(PerturbationParams, params, "perturbation")
     s = p.settings_for(condition["name"], condition["perturbation"])
     members, rng, tok = _members(canaries, condition["seed"]), _rng(condition), base_model.tokenizer
@@ -134,7 +144,9 @@ def make_sampled_copies(
     if strategy in ("random", "mlm_random"):
         source = None
         if strategy == "mlm_random":
-            source = load_tokenizer(p.mlm_model)
+            if mlm_model is None:
+                raise ParameterError(f"{condition['name']}: mlm_random needs mlm_model")
+            source = mlm_model.tokenizer
         sampler = P.VocabSampler(tok, source)
 
         def make(tokens: list[int]) -> list[P.PerturbedCopy]:
@@ -156,8 +168,8 @@ def make_sampled_copies(
         def make(tokens: list[int]) -> list[P.PerturbedCopy]:
             return P.shuffle_copies(
                 tokens, ngram=s["ngram"], tau=s["tau"], num_copies=s["num_copies"], rng=rng,
-                tolerance=s.get("tau_tolerance", p.shuffle.tolerance),
-                max_steps=p.shuffle.max_search_steps)
+                width=s.get("tau_width", p.shuffle.width),
+                max_steps=p.shuffle.max_search_steps).copies
     else:
         raise ParameterError(f"perturbation: unknown strategy {strategy!r} for {condition['name']}")
     copies = [make(list(tokens)) for tokens in members["tokens"]]
@@ -185,12 +197,26 @@ def make_paraphrase_copies(
     return _table(members, copies, base_model.tokenizer)
 
 
+SUMMARY_COLUMNS = ["condition", "kind", "value", "seed", *META_COLUMNS, "mean_levenshtein",
+                   "mean_seen_levenshtein", "mean_length", "mean_tau", "copies_per_canary"]
+
+
 def summarize(*tables: pd.DataFrame, conditions_meta: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per perturbed condition: kind, value, seed, mean_levenshtein, num_copies."""
-    rows = [
-        (m["kind"], m["value"], m["seed"], float(t["levenshtein"].mean()),
-         int(t.groupby("canary_id").size().max()), m["name"])
-        for m, t in zip(conditions_meta, tables, strict=True)
-    ]
-    return pd.DataFrame(rows, columns=["kind", "value", "seed", "mean_levenshtein",
-                                       "num_copies", "condition"])
+    """One row per perturbed condition (``perturbation_summary``): its metadata
+    (grid.META_COLUMNS), the mean token Levenshtein distance of the edited tokens
+    (``mean_levenshtein``) and of what the model saw, the copy's decoded text
+    re-encoded (``mean_seen_levenshtein``), the mean copy length, the mean achieved
+    Kendall-tau distance (shuffle) and the number of pieces per canary."""
+    rows = []
+    for cond, table in zip(conditions_meta, tables, strict=True):
+        seen = table["seen_levenshtein"] if "seen_levenshtein" in table else table["levenshtein"]
+        tau = table["tau"].astype(float).mean() if "tau" in table else np.nan
+        rows.append({
+            "condition": cond["name"], "kind": cond["kind"], "value": cond["value"],
+            "seed": cond["seed"], **condition_metadata(cond),
+            "mean_levenshtein": float(table["levenshtein"].mean()),
+            "mean_seen_levenshtein": float(seen.mean()),
+            "mean_length": float(table["length"].mean()), "mean_tau": tau,
+            "copies_per_canary": int(table.groupby("canary_id").size().max()),
+        })
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from mosaic_kedro.models import ModelSpec
 from mosaic_kedro.params import StrictParams
@@ -21,9 +21,9 @@ class ParaphraseParams(StrictParams):
 
 
 class ShuffleParams(StrictParams):
-    """Bounded Kendall-tau search."""
+    """Bounded Kendall-tau search: achieved tau in ``[tau, tau + width)`` (the paper)."""
 
-    tolerance: float = Field(0.02, ge=0, lt=1)
+    width: float = Field(0.01, gt=0, lt=1)
     max_search_steps: int = Field(10_000, ge=1)
 
 
@@ -33,18 +33,27 @@ class ConditionOverride(StrictParams):
     num_copies: StrictInt | None = Field(None, ge=1)
     replace_same_indices: StrictBool | None = None
     uniform_spread: StrictBool | None = None
-    tau_tolerance: float | None = Field(None, ge=0, lt=1)
+    tau_width: float | None = Field(None, gt=0, lt=1)
 
 
 class PerturbationParams(StrictParams):
     """``perturbation:``: models and settings shared by every condition."""
 
     batch_size: int = Field(16, ge=1)
-    mlm_model: ModelSpec = ModelSpec(name_or_path="roberta-base")
     paraphrase_model: ModelSpec | None = None  # null: the generator model
     paraphrase: ParaphraseParams = ParaphraseParams()
     shuffle: ShuffleParams = ShuffleParams()
     overrides: dict[str, ConditionOverride] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mlm_model_moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "mlm_model" in data:
+            raise ValueError(
+                "perturbation.mlm_model moved to preparation.mlm_model (the masked LM is "
+                "prepared once and read through the catalog as `mlm_model`); move the "
+                "block there, e.g. preparation: {mlm_model: {name_or_path: roberta-base}}")
+        return data
 
     def settings_for(self, name: str, perturbation: dict[str, Any]) -> dict[str, Any]:
         """The condition's perturbation settings with its override applied."""

@@ -40,9 +40,11 @@ def _condition_pipeline(cond: Condition) -> Pipeline:
                     name="make_copies")
         inputs = SHARED
     else:
+        needs_mlm = ["mlm_model"] if strategy == "mlm_random" else []
         node = Node(bind(nodes.make_sampled_copies, condition=meta),
-                    ["canaries", "base_model", "params:perturbation"], out, name="make_copies")
-        inputs = SHARED
+                    ["canaries", "base_model", "params:perturbation", *needs_mlm], out,
+                    name="make_copies")
+        inputs = {**SHARED, "mlm_model": "mlm_model"}
     used = {k: v for k, v in inputs.items() if k in node.inputs}
     return pipeline([node], namespace=cond.name, inputs=used, parameters=PARAMS)
 
@@ -55,7 +57,7 @@ def _candidate_node(cond: Condition) -> Node:
                     ["canaries", "generator_model", "base_model", "perturbation_config"], out,
                     name=f"compute_{cond.candidate_key}_candidates")
     return Node(bind(nodes.compute_mlm_candidates, seed=cond.seed, top_k=top_k),
-                ["canaries", "base_model", "perturbation_config"], out,
+                ["canaries", "base_model", "mlm_model", "perturbation_config"], out,
                 name=f"compute_{cond.candidate_key}_candidates")
 
 
@@ -63,7 +65,8 @@ def build(grid: dict) -> Pipeline:
     """The pipeline for a given ``grid`` block (what ``create_pipeline`` uses)."""
     perturbed = [c for c in conditions(grid) if not c.is_exact]
     shared = [Node(nodes.validate_params,
-                   ["params:perturbation", "params:grid", "params:canaries.length"],
+                   ["params:perturbation", "params:grid", "params:canaries.length",
+                    "params:preparation"],
                    "perturbation_config", name="validate_perturbation_params")]
     keys = {}
     for c in perturbed:
@@ -71,8 +74,7 @@ def build(grid: dict) -> Pipeline:
             keys[c.candidate_key] = _candidate_node(c)
     shared += list(keys.values())
     if perturbed:
-        meta = [{"name": c.name, "kind": c.kind, "value": c.value, "seed": c.seed}
-                for c in perturbed]
+        meta = [asdict(c) for c in perturbed]
         with warnings.catch_warnings():  # the namespaced names are meant to have dots
             warnings.simplefilter("ignore", UserWarning)
             shared.append(Node(bind(nodes.summarize, conditions_meta=meta),

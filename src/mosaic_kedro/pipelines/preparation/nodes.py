@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from mosaic_kedro import books as books_lib
-from mosaic_kedro import lm_training
+from mosaic_kedro import lm_training, tiny_models
 from mosaic_kedro.datasets import ModelReference
 from mosaic_kedro.models import (
     LoadedModel,
@@ -18,7 +18,7 @@ from mosaic_kedro.models import (
     load_embedded_smollm2,
 )
 from mosaic_kedro.params import parse_params
-from mosaic_kedro.pipelines.preparation.params import PreparationParams
+from mosaic_kedro.pipelines.preparation.params import PreparationParams, TinyMlmSpec
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +71,11 @@ def prepare_base_model(heldout: pd.DataFrame, params: dict[str, Any]) -> LoadedM
         check_available(p.target)
         return ModelReference(p.target)
     tiny = p.tiny_target
-    tokenizer = lm_training.train_bpe_tokenizer(list(heldout["text"]), tiny.vocab_size)
-    model = lm_training.tiny_gpt2(
-        tokenizer, n_layer=tiny.n_layer, n_embd=tiny.n_embd, n_head=tiny.n_head,
-        n_positions=tiny.n_positions, seed=p.seed,
+    tokenizer = tiny_models.train_causal_tokenizer(list(heldout["text"]), tiny.vocab_size,
+                                                   tiny.family)
+    model = tiny_models.tiny_causal_lm(
+        tokenizer, tiny.family, n_layer=tiny.n_layer, n_embd=tiny.n_embd,
+        n_head=tiny.n_head, n_positions=tiny.n_positions, seed=p.seed,
     )
     token_lists, total = [], 0
     for tokens in lm_training.encode_books(tokenizer, list(heldout["text"])):
@@ -83,12 +84,29 @@ def prepare_base_model(heldout: pd.DataFrame, params: dict[str, Any]) -> LoadedM
         if total >= tiny.pretrain.max_tokens:
             break
     chunks = lm_training.chunk_books(token_lists, tiny.pretrain.block_size, p.seed)
-    logger.info("pretraining a %.1f M-parameter GPT-2 on %d tokens (%d chunks)",
-                model.num_parameters() / 1e6, total, len(chunks))
+    logger.info("pretraining a %.1f M-parameter %s on %d tokens (%d chunks)",
+                model.num_parameters() / 1e6, tiny.family, total, len(chunks))
     with tempfile.TemporaryDirectory(prefix="mosaic-pretrain-") as out:
         lm_training.train_causal_lm(
             model, tokenizer, chunks, output_dir=out,
             learning_rate=tiny.pretrain.learning_rate,
             batch_size=tiny.pretrain.batch_size, seed=p.seed, resume=False,
         )
-    return LoadedModel(model, tokenizer, ModelSpec(name_or_path="tiny-gpt2"))
+    name = "tiny-gpt2" if tiny.family == "gpt2" else f"tiny-{tiny.family}"
+    return LoadedModel(model, tokenizer, ModelSpec(name_or_path=name))
+
+
+def prepare_mlm_model(heldout: pd.DataFrame, params: dict[str, Any]) -> LoadedModel | ModelReference:
+    """The masked LM of the ``mlm`` / ``mlm_random`` strategies (``preparation.mlm_model``):
+    a named model checked offline and referenced (the paper: roberta-base), or a
+    random-weight RoBERTa with a BPE trained on the held-out books (``tiny``)."""
+    spec = PreparationParams.model_validate(params).mlm_model
+    if not isinstance(spec, TinyMlmSpec):
+        check_available(spec)
+        return ModelReference(spec)
+    tiny = spec.tiny
+    tokenizer = tiny_models.train_mlm_tokenizer(list(heldout["text"]), tiny.vocab_size)
+    model = tiny_models.tiny_roberta(tokenizer, n_layer=tiny.n_layer, n_embd=tiny.n_embd,
+                                     n_head=tiny.n_head, n_positions=tiny.n_positions,
+                                     seed=PreparationParams.model_validate(params).seed)
+    return LoadedModel(model, tokenizer, ModelSpec(name_or_path="tiny-roberta"))

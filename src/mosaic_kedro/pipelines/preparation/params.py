@@ -31,8 +31,14 @@ class PretrainParams(StrictParams):
 
 
 class TinyTargetParams(StrictParams):
-    """The embedded target: its tokenizer and architecture (used when no name is given)."""
+    """The embedded target: its tokenizer and architecture (used when no name is given).
 
+    ``family`` picks the architecture (random weights, then pretrained here): ``gpt2``
+    (the default, with a pad token) or a tiny ``gpt_neo``, ``llama``, ``phi``,
+    ``gemma``, whose tokenizers, like the real ones, have no pad token.
+    """
+
+    family: Literal["gpt2", "gpt_neo", "llama", "phi", "gemma"] = "gpt2"
     vocab_size: int = Field(8192, ge=300)
     n_layer: int = Field(2, ge=1)
     n_embd: int = Field(128, ge=8)
@@ -47,6 +53,22 @@ class TinyTargetParams(StrictParams):
         return self
 
 
+class TinyMlmParams(StrictParams):
+    """A random-weight RoBERTa masked LM with its own BPE (code paths, not quality)."""
+
+    vocab_size: int = Field(1024, ge=300)
+    n_layer: int = Field(1, ge=1)
+    n_embd: int = Field(32, ge=8)
+    n_head: int = Field(2, ge=1)
+    n_positions: int = Field(256, ge=16)
+
+
+class TinyMlmSpec(StrictParams):
+    """``preparation.mlm_model: {tiny: {...}}``."""
+
+    tiny: TinyMlmParams = TinyMlmParams()
+
+
 class PreparationParams(StrictParams):
     """``preparation:``: books, generator, base target model, seed."""
 
@@ -54,4 +76,7 @@ class PreparationParams(StrictParams):
     books: BooksParams = BooksParams()
     generator: ModelSpec = ModelSpec(name_or_path="embedded:smollm2-135m-instruct")
     target: ModelSpec | None = None
+    # the masked LM of the mlm / mlm_random strategies: null (none needed), a model
+    # (the paper: {name_or_path: roberta-base}) or {tiny: {...}} (built here)
+    mlm_model: ModelSpec | TinyMlmSpec | None = None
     tiny_target: TinyTargetParams = TinyTargetParams()
