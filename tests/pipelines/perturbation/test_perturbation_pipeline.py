@@ -12,7 +12,7 @@ from kedro.runner import SequentialRunner
 
 from mosaic_kedro import books, lm_training
 from mosaic_kedro.grid import conditions
-from mosaic_kedro.models import LoadedModel, ModelNotAvailableError, ModelSpec
+from mosaic_kedro.models import LoadedModel, ModelSpec
 from mosaic_kedro.params import ParameterError
 from mosaic_kedro.pipelines.injection.pipeline import build as build_injection
 from mosaic_kedro.pipelines.perturbation import nodes
