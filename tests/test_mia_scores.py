@@ -176,3 +176,17 @@ def test_score_table_without_optional_passes():
     table = score_table(ModelPass([SequenceScores(lp)]), ["abc"])
     assert math.isnan(table.loc[0, "ratio"]) and math.isnan(table.loc[0, "lowercase"])
     assert table.loc[0, "min_k"] == pytest.approx(-lp.mean())
+
+
+def test_lowercase_is_exactly_one_without_capitals():
+    model = Bigram()
+    main, other = score_sequences(model, [[1, 2, 3, 4], [0, 5, 6]])
+    assert sequence_scores(main, "no capitals here, 42.", lowercase=other)["lowercase"] == 1.0
+    assert sequence_scores(main, "Some Capitals", lowercase=other)["lowercase"] != 1.0
+    assert math.isnan(sequence_scores(main, "x", lowercase=None)["lowercase"])
+
+
+def test_fraction_k_rounds_half_to_even_not_mimirs_floor():
+    # (n, fraction, k here); MIMIR's int(n * fraction) would give 20, 2, 2, 0, 1
+    for n, fraction, k in [(100, 0.2, 20), (12, 0.2, 2), (13, 0.2, 3), (5, 0.1, 1), (15, 0.1, 2)]:
+        assert fraction_k(n, fraction) == k

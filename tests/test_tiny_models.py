@@ -91,3 +91,16 @@ def test_tiny_roberta_round_trip(sample_texts, tmp_path):
     with torch.no_grad():
         x = torch.tensor([ids])
         torch.testing.assert_close(back.model(x).logits, model(x).logits)
+
+
+def test_greedy_continuations_ignore_padding(family_lm, sample_texts):
+    from mosaic_kedro.models import greedy_continuations
+
+    tok = family_lm.tokenizer
+    ids = tok(sample_texts[0][:4000], add_special_tokens=False)["input_ids"]
+    prompts = [ids[i : i + n] for i, n in zip((0, 50, 120, 200, 333), (3, 11, 7, 20, 1), strict=True)]
+    batched = greedy_continuations(family_lm, prompts, max_new_tokens=6, batch_size=5)
+    for prompt, got in zip(prompts, batched, strict=True):
+        (alone,) = greedy_continuations(family_lm, [prompt], max_new_tokens=6, batch_size=1)
+        assert got == alone and len(got) <= 6
+        assert tok.eos_token_id not in got

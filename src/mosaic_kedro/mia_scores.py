@@ -14,13 +14,15 @@ Every score is oriented so that **higher = more likely a non-member**:
 ``loss``            target perplexity ``exp(-mean log p)``
 ``ratio``           target perplexity / reference perplexity (each model scores the text in
                     its own tokenizer)
-``lowercase``       perplexity(text) / perplexity(text.lower()), both under the target
+``lowercase``       perplexity(text) / perplexity(text.lower()), both under the target;
+                    exactly 1.0 for a text without capitals
 ``zlib``            ln perplexity / (zlib-compressed bytes of the UTF-8 text / characters):
                     the paper's zlib score, whose entropy term is normalized per character
                     (Carlini et al. divide by the raw compressed length instead)
 ``min_k``           minus the mean of the k lowest token log-probs, k = ``min_k_tokens``
                     (paper: 20 tokens)
-``min_k_frac``      the same with k = ``min_k_fraction`` of the targets (rounded, >= 1)
+``min_k_frac``      the same with k = ``min_k_fraction`` of the targets (rounded half to
+                    even, >= 1; MIMIR floors: see :func:`fraction_k`)
 ``min_k_plus_plus`` Min-K%++: minus the mean of the lowest ``min_k_fraction`` of
                     ``(log p(x_t) - mu_t) / sigma_t``, where mu_t and sigma_t are the mean
                     and standard deviation of log p(v) under the model's own next-token
@@ -143,7 +145,14 @@ def lowest_mean(values: np.ndarray, k: int) -> float:
 
 
 def fraction_k(n: int, fraction: float) -> int:
-    """k for a fraction of ``n`` targets: rounded, at least 1."""
+    """k for a fraction of ``n`` targets: ``max(1, round(fraction * n))``.
+
+    Python's ``round`` rounds half to even (0.5 -> 0 -> 1, 2.5 -> 2, 3.5 -> 4). MIMIR
+    (and the Min-K% / Min-K%++ reference code) floors instead, ``int(n * fraction)``,
+    and so does not guard against k = 0. The two agree whenever ``fraction * n`` has a
+    fractional part below 0.5 (e.g. the paper's 100-token canaries at 20 %: both 20);
+    above 0.5 this k is one larger (n = 13, 20 %: 3 here, 2 in MIMIR).
+    """
     return max(1, int(round(fraction * n)))
 
 
@@ -154,6 +163,16 @@ def min_k_plus_plus(seq: SequenceScores, fraction: float) -> float:
                          "(score_sequences(..., distribution_stats=True))")
     z = (seq.logprobs - seq.mean_logprob) / np.maximum(seq.std_logprob, 1e-8)
     return -lowest_mean(z, fraction_k(len(z), fraction))
+
+
+def _lowercase_ratio(ppl: float, text: str, lowercase: SequenceScores | None) -> float:
+    """perplexity(text) / perplexity(lowercased): exactly 1.0 when lower-casing changes
+    nothing (no capitals), NaN without the lower-cased pass."""
+    if lowercase is None:
+        return math.nan
+    if text.lower() == text:
+        return 1.0
+    return ppl / perplexity(lowercase.logprobs)
 
 
 def sequence_scores(
@@ -170,7 +189,7 @@ def sequence_scores(
     out = {
         "loss": ppl,
         "ratio": ppl / reference_ppl if reference_ppl else math.nan,
-        "lowercase": ppl / perplexity(lowercase.logprobs) if lowercase is not None else math.nan,
+        "lowercase": _lowercase_ratio(ppl, text, lowercase),
         "zlib": math.log(ppl) / zlib_ratio(text),
         "min_k": -lowest_mean(lp, settings.min_k_tokens),
         "min_k_frac": -lowest_mean(lp, fraction_k(len(lp), settings.min_k_fraction)),
