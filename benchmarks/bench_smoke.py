@@ -2,8 +2,8 @@
 its budget (5 minutes on a 2-core machine, issue "Every path of the paper runs").
 
 Copies conf/ into a temporary project (conf/local left out), runs every pipeline
-(set-up excluded: run it from a set-up checkout), and prints the total and the
-per-pipeline wall time read from Kedro's node log. Run:
+(set-up excluded: run it from a set-up checkout), and prints the total wall time and
+its share of the budget. Run:
 ``.venv/bin/python benchmarks/bench_smoke.py``.
 """
 
