@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from mosaic_kedro.models import pad_id
+
 logger = logging.getLogger(__name__)
 
 SPECIAL_TOKEN = "<|endoftext|>"
@@ -121,14 +123,6 @@ class CausalCollator:
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def padding_id(tokenizer: Any) -> int:
-    """An id to pad with: the pad token, else EOS, else 0 (always masked out)."""
-    for value in (getattr(tokenizer, "pad_token_id", None), getattr(tokenizer, "eos_token_id", None)):
-        if value is not None:
-            return int(value)
-    return 0
-
-
 class ChunkDataset(torch.utils.data.Dataset):
     """Pre-shuffled token chunks for the Trainer (its own shuffling is turned off)."""
 
@@ -219,7 +213,7 @@ def train_causal_lm(
         model=model,
         args=args,
         train_dataset=ChunkDataset(chunks),
-        data_collator=CausalCollator(padding_id(tokenizer)),
+        data_collator=CausalCollator(pad_id(tokenizer)),
         callbacks=[make_throughput_callback(batch_size * max(len(c) for c in chunks)),
                    *callbacks],
     )

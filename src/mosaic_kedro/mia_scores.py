@@ -49,7 +49,13 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from mosaic_kedro.models import LoadedModel, SequenceScores, perplexity, score_sequences
+from mosaic_kedro.models import (
+    LoadedModel,
+    SequenceScores,
+    pad_id,
+    perplexity,
+    score_sequences,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +80,6 @@ class ModelPass:
 
 
 # --------------------------------------------------------------------------- forward passes
-
-
-def pad_id(tokenizer: Any) -> int:
-    """A token id to pad with (masked out of every score anyway)."""
-    for value in (tokenizer.pad_token_id, tokenizer.eos_token_id):
-        if value is not None:
-            return int(value)
-    return 0
 
 
 def with_bos(tokens: Sequence[int], tokenizer: Any, prepend_bos: bool) -> list[int]:

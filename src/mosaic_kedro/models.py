@@ -287,6 +287,16 @@ class SequenceScores:
     std_logprob: np.ndarray | None = None
 
 
+def pad_id(tokenizer: Any) -> int:
+    """An id to pad with: the pad token, else EOS, else 0. Padding is always masked out
+    (the paper's targets, GPT-Neo / Llama / Phi / Gemma, have no pad token)."""
+    for value in (getattr(tokenizer, "pad_token_id", None),
+                  getattr(tokenizer, "eos_token_id", None)):
+        if value is not None:
+            return int(value)
+    return 0
+
+
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Indices grouped into batches of similar length (longest first) to limit padding."""
     if batch_size < 1:
@@ -368,8 +378,7 @@ def greedy_continuations(
     """
     tokenizer = loaded.tokenizer
     eos = tokenizer.eos_token_id
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    pad = 0 if pad is None else int(pad)
+    pad = pad_id(tokenizer)
     device = loaded.device
     out: list[list[int]] = [[] for _ in prompts]
     for batch in length_sorted_batches([len(p) for p in prompts], batch_size):

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mosaic_kedro.mia_scores import auc, pad_id, with_bos
-from mosaic_kedro.models import perplexity, score_sequences
+from mosaic_kedro.mia_scores import auc, with_bos
+from mosaic_kedro.models import pad_id, perplexity, score_sequences
 
 logger = logging.getLogger(__name__)
 
