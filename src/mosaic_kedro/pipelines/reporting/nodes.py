@@ -143,7 +143,7 @@ def _published_metadata(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def condition_metadata(auc_table: pd.DataFrame) -> pd.DataFrame:
+def _condition_meta_table(auc_table: pd.DataFrame) -> pd.DataFrame:
     """One row per (kind, value) with its metadata columns (``grid.META_COLUMNS``
     without ``num_copies``, which rho tables carry already)."""
     cols = [c for c in META_COLUMNS if c != "num_copies"]
@@ -151,7 +151,7 @@ def condition_metadata(auc_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_metadata(frame: pd.DataFrame, auc_table: pd.DataFrame) -> pd.DataFrame:
-    meta = condition_metadata(auc_table)
+    meta = _condition_meta_table(auc_table)
     meta = meta.astype({"value": frame["value"].dtype}) if len(frame) else meta
     return frame.merge(meta, on=["kind", "value"], how="left")
 
@@ -249,7 +249,7 @@ def build_secondary_tables(
             .reset_index(drop=True))
 
 
-EXTRACTION_TABLE_COLUMNS = ["model", "kind", "value", *[c for c in META_COLUMNS],
+EXTRACTION_TABLE_COLUMNS = ["model", "kind", "value", *META_COLUMNS,
                             "bleu_mean", "bleu_std", "token_edit_similarity_mean",
                             "token_edit_similarity_std", "exact_match_rate", "n_canaries",
                             "n_seeds"]
@@ -270,7 +270,7 @@ def build_extraction_table(extraction_scores: Any, params: dict[str, Any]) -> pd
         exact_match=("exact_match", "mean"), n_canaries=("canary_id", "size"))
 
     def spread(a: pd.Series) -> float:
-        return float(np.std(a, ddof=ddof)) if len(a) > ddof else np.nan
+        return _seed_std(a, ddof)
 
     out = per_seed.groupby(keys, as_index=False, dropna=False).agg(
         bleu_mean=("bleu", "mean"), bleu_std=("bleu", spread),
@@ -387,6 +387,11 @@ def _mean_std(mean: float, std: float, digits: int = 3) -> str:
     )
 
 
+def _seed_std(values: pd.Series, ddof: int) -> float:
+    """Standard deviation over seeds with ``ddof`` (NaN when too few seeds)."""
+    return float(np.std(values, ddof=ddof)) if len(values) > ddof else np.nan
+
+
 def _spread(ddof: int) -> str:
     return ("population std over seeds (ddof 0, the paper's ±)" if ddof == 0
             else "sample std over seeds (ddof 1)")
@@ -396,8 +401,7 @@ def _auc_tables(auc_table: pd.DataFrame, ddof: int) -> str:
     parts = []
     stats = (
         auc_table.groupby(["model", "kind", "value", "score"])["auc"]
-        .agg(mean="mean", std=lambda a: float(np.std(a, ddof=ddof)) if len(a) > ddof
-             else np.nan)
+        .agg(mean="mean", std=lambda a: _seed_std(a, ddof))
         .reset_index()
     )
     stats["cell"] = [_mean_std(m, s) for m, s in zip(stats["mean"], stats["std"])]
@@ -426,10 +430,7 @@ def _rho_tables(rho_table: pd.DataFrame, ddof: int) -> str:
     ci = rho_table.dropna(subset=["rho_ci_low", "rho_ci_high"])
     if len(ci):
         ci = ci.assign(
-            interval=[
-                f"[{a:.3f}, {b:.3f}]"
-                for a, b in zip(ci["rho_ci_low"], ci["rho_ci_high"])
-            ]
+            interval=[_interval(a, b) for a, b in zip(ci["rho_ci_low"], ci["rho_ci_high"])]
         )
         parts.append(
             "Paired bootstrap 95 % intervals of the mean rho: each replicate resamples "
