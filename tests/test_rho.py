@@ -497,3 +497,48 @@ def test_weighted_auc_and_batch_inversion_match_the_scalar_versions():
     nus = np.arange(1, 6)
     expected = [invert_curve(nus, p, xi).nu_eq for p, xi in zip(phis, x)]
     assert np.allclose(invert_curves(nus, phis, x), expected, equal_nan=False)
+
+
+def _seeded_world(rng, draws, n, seeds, sd_u=0.5, sd_e=0.25):
+    """(draws, S, C, n) scores for ``seeds`` seeds that score the SAME canaries (the
+    paper's way): a canary's difficulty d and its per-condition susceptibility u are
+    properties of the canary, shared by every seed; only e (training noise) is drawn
+    per seed."""
+    conds = _world_conditions()
+    c = len(conds)
+    eff = np.array([e for _, _, e, _ in conds])[None, None, :, None]
+    d = rng.normal(0, 1.0, (draws, 1, 1, n))
+    u = rng.normal(0, sd_u, (draws, 1, c, n))
+    m = d - eff + u + rng.normal(0, sd_e, (draws, seeds, c, n))
+    nn = rng.normal(0, 1.0, (draws, 1, 1, n)) + rng.normal(0, sd_e, (draws, seeds, c, n))
+    return m, nn
+
+
+def _seeded_frame(m, nn, d, shared_ids=True):
+    frames = []
+    for s in range(m.shape[1]):
+        f = _world_frame(m[d : d + 1, s], nn[d : d + 1, s]).assign(seed=s + 1)
+        if not shared_ids:  # the same canaries, labelled as if each seed had its own
+            f["canary_id"] = f"s{s}_" + f["canary_id"]
+        frames.append(f.assign(model=f"world{d}"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_seeds_sharing_canaries_share_the_resample():
+    """With one canary set for every seed, rho's mean over seeds keeps the canaries'
+    own noise (it does not average out over seeds): the interval must match the
+    spread of that mean over fresh canary draws, which only a draw shared by the
+    seeds gets right (labelling the same canaries per seed makes it too narrow)."""
+    rng = np.random.default_rng(11)
+    seeds = 3
+    m, nn = _seeded_world(rng, 400, 60, seeds)
+    per_seed = np.stack([_true_rho(m[:, s], nn[:, s]) for s in range(seeds)])
+    truth = per_seed.mean(axis=0)
+    true_w = np.quantile(truth, 0.975, axis=0) - np.quantile(truth, 0.025, axis=0)
+    m, nn = _seeded_world(rng, 8, 60, seeds)
+    shared = pd.concat([_seeded_frame(m, nn, d) for d in range(8)])
+    relabelled = pd.concat([_seeded_frame(m, nn, d, shared_ids=False) for d in range(8)])
+    ratio = _widths(bootstrap_rho(shared, n_boot=300, random_state=2)) / true_w
+    naive = _widths(bootstrap_rho(relabelled, n_boot=300, random_state=2)) / true_w
+    assert np.all((ratio > 0.8) & (ratio < 1.2)), (ratio, naive)
+    assert np.all(naive < 0.8), naive

@@ -627,16 +627,28 @@ def canary_groups(scores: pd.DataFrame, *, paired: bool = True) -> pd.DataFrame:
 
 
 def _resample_weights(
-    groups: list[list[int]], conds: list[_Condition], n_boot: int, rng
+    groups: list[list[int]], conds: list[_Condition], n_boot: int, rng,
+    drawn: dict[tuple, np.ndarray] | None = None, set_name: str = "",
 ) -> list[np.ndarray]:
     """Per condition, the (n_boot, n) multiplicities of its canaries: one draw of
-    canary ids per group and replicate, shared by every condition of the group."""
+    canary ids per group and replicate, shared by every condition of the group.
+
+    ``drawn`` (paired only; None: every group draws afresh) carries draws across
+    seeds: a group whose (set, canary ids) was drawn for an earlier seed reuses that
+    draw, so seeds that score the same canaries (``canaries.per_seed: false``) see
+    the same resample."""
     weights: list[np.ndarray] = [np.empty(0)] * len(conds)
     for members in groups:
-        n = conds[members[0]].ids.size
-        idx = rng.integers(0, n, size=(n_boot, n))
-        flat = (idx + n * np.arange(n_boot)[:, None]).ravel()
-        w = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(float)
+        ids = conds[members[0]].ids
+        key = (set_name, tuple(ids.tolist()))
+        if drawn is None or key not in drawn:
+            n = ids.size
+            idx = rng.integers(0, n, size=(n_boot, n))
+            flat = (idx + n * np.arange(n_boot)[:, None]).ravel()
+            w = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(float)
+            if drawn is not None:
+                drawn[key] = w
+        w = w if drawn is None else drawn[key]
         for i in members:
             weights[i] = w
     return weights
@@ -698,8 +710,10 @@ def bootstrap_rho(
     design) that is one draw of members and one of non-members per replicate; in a
     pooled design (each condition its own members, non-members shared) each
     condition's members are drawn on their own and the non-members once. Conditions
-    whose ids overlap without being equal are an error. Seeds have their own
-    canaries and are resampled independently.
+    whose ids overlap without being equal are an error. Seeds that score the same
+    canaries (the paper's way, ``canaries.per_seed: false``) reuse one draw per
+    replicate across seeds, since their rho values share the canaries' sampling
+    noise; seeds with their own canaries are resampled independently.
 
     Each replicate recomputes every AUC (exact curve and fuzzy conditions), smooths,
     inverts, and averages rho over seeds. The interval is the alpha/2 and
@@ -728,6 +742,7 @@ def bootstrap_rho(
     for (model, score_name), frame in data.groupby(["model", "score"], sort=True):
         point: dict[tuple, list[float]] = {}
         boots: dict[tuple, list[np.ndarray]] = {}
+        drawn: dict[tuple, np.ndarray] = {}
         for seed, seed_frame in frame.groupby("seed", sort=True):
             where = f"model={model!r} score={score_name!r} seed={seed!r}"
 
@@ -737,7 +752,8 @@ def bootstrap_rho(
                 return _k_for(kind, num_copies)
 
             for key, (p, b) in _bootstrap_seed(
-                seed_frame, where, k_of, n_boot, smooth, paired, rng
+                seed_frame, where, k_of, n_boot, smooth, paired, rng,
+                drawn if paired else None,
             ).items():
                 point.setdefault(key, []).append(p)
                 boots.setdefault(key, []).append(b)
@@ -776,7 +792,7 @@ def _k_for(kind: str, num_copies: int | Mapping[str, int]) -> float:
 
 
 def _bootstrap_seed(
-    seed_frame, where, k_of, n_boot, smooth, paired, rng
+    seed_frame, where, k_of, n_boot, smooth, paired, rng, drawn=None
 ) -> dict[tuple, tuple[float, np.ndarray]]:
     """(kind, value) -> (rho from the full samples, rho of each replicate), one seed."""
     by_set = _conditions(seed_frame, where)
@@ -804,7 +820,8 @@ def _bootstrap_seed(
         )
     weights = {
         s: _resample_weights(
-            _group(by_set[s], paired, f"{where} set={s}"), by_set[s], n_boot, rng
+            _group(by_set[s], paired, f"{where} set={s}"), by_set[s], n_boot, rng,
+            drawn, s,
         )
         for s in _SETS
     }
