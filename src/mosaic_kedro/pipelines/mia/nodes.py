@@ -75,8 +75,15 @@ def validate_params(params: dict[str, Any], target: dict[str, Any] | None) -> di
 def config_with_label(params: dict[str, Any], target: dict[str, Any] | None) -> dict[str, Any]:
     """The validated ``mia`` block with ``model``, the AUC table's label for the target."""
     p = parse_params(MiaParams, params, "mia")
-    label = p.model_label or (target or {}).get("name_or_path") or "tiny-gpt2"
+    label = p.model_label or (target or {}).get("name_or_path")
     return {**p.model_dump(), "model": label}
+
+
+def model_label(config: dict[str, Any], target_model: LoadedModel) -> str:
+    """The AUC table's model column: ``mia.model_label``, else the target's hub name or
+    path, else (the project's own tiny target) ``tiny-<model_type>``, e.g.
+    ``tiny-gpt_neo`` whatever ``preparation.tiny_target.family`` says."""
+    return config["model"] or f"tiny-{target_model.model.config.model_type}"
 
 
 def _settings(config: dict[str, Any]) -> mia_scores.ScoreSettings:
@@ -135,7 +142,7 @@ def score_condition(
                                   reference_ppl=ref.loc[rows["canary_id"]].to_numpy())
     wide = pd.concat([rows[["canary_id", "set"]], wide], axis=1)
     long = wide.melt(id_vars=["canary_id", "set"], var_name="score", value_name="value_score")
-    long = long.assign(model=config["model"], condition=condition["name"],
+    long = long.assign(model=model_label(config, target_model), condition=condition["name"],
                        kind=condition["kind"], value=condition["value"],
                        seed=condition["seed"], **condition_metadata(condition))
     return long[SCORE_COLUMNS]
@@ -185,7 +192,7 @@ def extract_condition(
     logger.info("%s: extraction BLEU %.2f, token edit similarity %.3f (%d canaries)",
                 condition["name"], table["bleu"].mean(),
                 table["token_edit_similarity"].mean(), len(table))
-    table = table.assign(model=config["model"], condition=condition["name"],
+    table = table.assign(model=model_label(config, target_model), condition=condition["name"],
                          kind=condition["kind"], value=condition["value"],
                          seed=condition["seed"], **condition_metadata(condition))
     return table[EXTRACTION_COLUMNS]
