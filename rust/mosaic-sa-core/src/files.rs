@@ -167,20 +167,28 @@ impl AtomicFile {
         let tmp = self.tmp.clone();
         self.w.as_mut().unwrap().write_all(b).map_err(|e| Error::io(&tmp, "write failed", e))
     }
+    /// Flush, sync and rename to the final name. On any failure (flush, sync
+    /// or rename, e.g. the destination is a directory) the temporary file is
+    /// removed before the error is returned: a failed run leaves nothing.
     pub fn commit(mut self) -> Result<()> {
         let w = self.w.take().unwrap();
-        let f = w.into_inner().map_err(|e| Error::io(&self.tmp, "flush failed", e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&self.tmp, "sync failed", e))?;
-        drop(f);
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, "rename failed", e))?;
-        Ok(())
+        let r = (|| {
+            let f = w.into_inner().map_err(|e| Error::io(&self.tmp, "flush failed", e.into_error()))?;
+            f.sync_all().map_err(|e| Error::io(&self.tmp, "sync failed", e))?;
+            drop(f);
+            std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, "rename failed", e))
+        })();
+        if r.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        r
     }
 }
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.w.is_some() {
-            self.w = None;
+        // Some(writer): dropped without commit (commit cleans up after itself)
+        if self.w.take().is_some() {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
