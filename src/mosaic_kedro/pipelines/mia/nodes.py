@@ -96,6 +96,7 @@ def score_reference(
     """Reference perplexity of every canary's text, in the reference's own tokenizer:
     one pass for all conditions (output ``reference_scores``: canary_id,
     reference_ppl, reference_tokens)."""
+    canaries = canaries.drop_duplicates("canary_id")  # seeds that share canaries
     texts = list(canaries["text"])
     ids = mia_scores.encode_texts(reference_model.tokenizer, texts, config["prepend_bos"])
     ppl = mia_scores.reference_perplexities(reference_model, texts,
