@@ -13,14 +13,6 @@ named ``<kind>_<value>_s<seed>``:
 
 Pipelines that run per condition build their namespaces from :func:`conditions`.
 
-Designs (``grid.design``; only ``isolated`` is accepted until every pipeline reads
-:func:`group_members`). ``isolated`` (the paper's): one model per condition and
-seed, every condition of a seed injecting the same member canaries. ``pooled``: per
-seed, every condition gets its own disjoint group of members (:func:`group_members`),
-all groups go into one corpus and one model (training unit ``pooled_s<seed>``,
-:func:`training_units`), and each condition's AUC compares its group with the seed's
-shared non-members.
-
 A condition's name and ``kind`` are labels, never parsed: what a condition *is* travels
 as data (:data:`META_COLUMNS`: family, strategy, nu, R, top_k, n, x, tau, num_copies),
 through the perturbation summary, the per-canary scores, the AUC and rho tables.
@@ -30,7 +22,7 @@ through the perturbation summary, the per-canary scores, the AUC and rho tables.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial, update_wrapper
 from typing import Annotated, Any, Literal
 
@@ -88,11 +80,8 @@ class ParaphraseFamily(StrictParams):
 
 
 class GridParams(StrictParams):
-    """``grid:``: the design, seeds, exact copy counts and the perturbation families."""
+    """``grid:``: seeds, exact copy counts and the perturbation families."""
 
-    # "pooled" is not offered yet: training_units / group_members below are its
-    # groundwork, but perturbation, injection, training and mia do not use them yet
-    design: Literal["isolated"] = "isolated"
     seeds: list[StrictInt] = Field(min_length=1)
     exact: list[PositiveInt] = Field(min_length=2)
     fuzzy: list[FuzzyFamily] = Field(default_factory=list)
@@ -117,11 +106,7 @@ class Condition:
     """One cell of the grid for one seed.
 
     ``perturbation`` is what the ``perturbation`` pipeline needs to make the copies
-    (``strategy`` plus its settings); it is empty for ``exact``. ``unit`` is the
-    training unit that trains the condition's model (the condition itself in the
-    isolated design, ``pooled_s<seed>`` in the pooled one); ``group`` of ``n_groups``
-    says which slice of the seed's member canaries is the condition's own
-    (:func:`group_members`).
+    (``strategy`` plus its settings); it is empty for ``exact``.
     """
 
     name: str
@@ -132,9 +117,6 @@ class Condition:
     perturbation: dict[str, Any] = field(default_factory=dict)
     family: str = "exact"
     meta: dict[str, Any] = field(default_factory=dict)
-    unit: str = ""
-    group: int = 0
-    n_groups: int = 1
 
     def metadata(self) -> dict[str, Any]:
         """This condition's :data:`META_COLUMNS` as a dict (floats, NaN where absent)."""
@@ -212,68 +194,15 @@ def _seed_conditions(g: GridParams, seed: int) -> list[Condition]:
     return out
 
 
-def _placed(g: GridParams, seed: int) -> list[Condition]:
-    conds = _seed_conditions(g, seed)
-    if g.design == "isolated":
-        return [replace(c, unit=c.name) for c in conds]
-    return [replace(c, unit=f"pooled_s{seed}", group=i, n_groups=len(conds))
-            for i, c in enumerate(conds)]
-
-
 def conditions(grid: Any) -> list[Condition]:
     """Every condition of the grid, for every seed, in a stable order."""
     g = parse_grid(grid)
-    out = [c for seed in g.seeds for c in _placed(g, seed)]
+    out = [c for seed in g.seeds for c in _seed_conditions(g, seed)]
     names = [c.name for c in out]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(f"grid declares the same condition twice: {duplicates}")
     return out
-
-
-@dataclass(frozen=True)
-class TrainingUnit:
-    """One model to train: ``name`` (its Kedro namespace), its seed and the conditions
-    whose canaries its corpus holds (one in the isolated design; every condition of
-    the seed in the pooled one)."""
-
-    name: str
-    seed: int
-    conditions: tuple[Condition, ...]
-
-
-def training_units(grid: Any) -> list[TrainingUnit]:
-    """The models the grid trains, in a stable order."""
-    units: dict[str, list[Condition]] = {}
-    for c in conditions(grid):
-        units.setdefault(c.unit, []).append(c)
-    return [TrainingUnit(name, conds[0].seed, tuple(conds)) for name, conds in units.items()]
-
-
-def members_per_seed(grid: Any, num_canaries: int) -> int:
-    """How many member canaries a seed needs: ``num_canaries`` for the whole seed in
-    the isolated design, ``num_canaries`` per condition in the pooled one."""
-    g = parse_grid(grid)
-    return num_canaries * (len(_seed_conditions(g, g.seeds[0])) if g.design == "pooled" else 1)
-
-
-def group_members(canaries: Any, condition: dict[str, Any]) -> Any:
-    """The member canaries a condition injects and attacks (a canaries table slice in
-    canary index order): every member of its seed in the isolated design; in the
-    pooled design group ``group`` of ``n_groups`` equal consecutive slices."""
-    seed, n_groups = condition["seed"], int(condition.get("n_groups", 1))
-    members = canaries[(canaries["set"] == "member") & (canaries["seed"] == seed)]
-    members = members.sort_values("index").reset_index(drop=True)
-    if members.empty:
-        raise ValueError(f"no member canaries for seed {seed}; run the canaries pipeline")
-    if len(members) % n_groups:
-        raise ValueError(
-            f"{condition['name']}: seed {seed} has {len(members)} member canaries, not a "
-            f"multiple of the {n_groups} condition groups of the pooled design; rerun "
-            "the canaries pipeline with this grid")
-    size = len(members) // n_groups
-    group = int(condition.get("group", 0))
-    return members.iloc[group * size:(group + 1) * size].reset_index(drop=True)
 
 
 _WRAPPED_NAMES = ("__module__", "__name__", "__qualname__", "__doc__")

@@ -641,14 +641,14 @@ def _resample_weights(
     for members in groups:
         ids = conds[members[0]].ids
         key = (set_name, tuple(ids.tolist()))
-        if drawn is None or key not in drawn:
+        w = None if drawn is None else drawn.get(key)
+        if w is None:
             n = ids.size
             idx = rng.integers(0, n, size=(n_boot, n))
             flat = (idx + n * np.arange(n_boot)[:, None]).ravel()
             w = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(float)
             if drawn is not None:
                 drawn[key] = w
-        w = w if drawn is None else drawn[key]
         for i in members:
             weights[i] = w
     return weights

@@ -11,7 +11,6 @@ from mosaic_kedro.pipelines.canaries import create_pipeline, nodes
 
 PARAMS = dict(num_canaries=3, length=10, temperature=1.0, jaccard_threshold=0.6,
               batch_size=8, margin_tokens=4, max_attempts=64)
-GRID = {"seeds": [1], "exact": [1, 2]}
 
 
 @pytest.mark.parametrize(
@@ -22,26 +21,26 @@ GRID = {"seeds": [1], "exact": [1, 2]}
 )
 def test_invalid_parameters_name_the_key(override, key):
     with pytest.raises(ParameterError, match=key.replace(".", r"\.")):
-        nodes.validate_params({**PARAMS, **override}, GRID)
+        nodes.validate_params({**PARAMS, **override}, [1])
 
 
 def test_seeds_must_be_integers():
     with pytest.raises(ParameterError, match="grid.seeds"):
-        nodes.validate_params(PARAMS, {**GRID, "seeds": ["one"]})
+        nodes.validate_params(PARAMS, ["one"])
 
 
 def test_length_longer_than_target_context(tiny_lm):
-    config = nodes.validate_params({**PARAMS, "length": 500}, GRID)
+    config = nodes.validate_params({**PARAMS, "length": 500}, [1])
     with pytest.raises(ValueError, match=r"canaries.length = 500 exceeds .* 128"):
         nodes.sample_canaries(tiny_lm, tiny_lm, config)
 
 
-def _run(tiny_lm, params, grid):
+def _run(tiny_lm, params, seeds):
     catalog = DataCatalog({
         "generator_model": MemoryDataset(tiny_lm, copy_mode="assign"),
         "base_model": MemoryDataset(tiny_lm, copy_mode="assign"),
         "params:canaries": MemoryDataset(params),
-        "params:grid": MemoryDataset(grid),
+        "params:grid.seeds": MemoryDataset(seeds),
         "canaries": MemoryDataset(),
     })
     SequentialRunner().run(create_pipeline(), catalog)
@@ -53,7 +52,7 @@ def _set(table, seed, name):
 
 
 def test_per_seed_canaries_differ_between_seeds(tiny_lm):
-    table = _run(tiny_lm, {**PARAMS, "per_seed": True}, {**GRID, "seeds": [1, 2]})
+    table = _run(tiny_lm, {**PARAMS, "per_seed": True}, [1, 2])
     assert len(table) == 2 * 2 * 3
     assert set(table["set"]) == {"member", "non_member"}
     assert table["canary_id"].is_unique
@@ -66,13 +65,13 @@ def test_per_seed_canaries_differ_between_seeds(tiny_lm):
 def test_the_papers_way_one_set_scored_by_every_seed(tiny_lm):
     """per_seed false (default): sampled once (seeds 42 / 420), the same ids and
     tokens under every seed, and a different member_seed gives other canaries."""
-    table = _run(tiny_lm, PARAMS, {**GRID, "seeds": [1, 2]})
+    table = _run(tiny_lm, PARAMS, [1, 2])
     assert len(table) == 2 * 2 * 3
     for name in ("member", "non_member"):
         one, two = _set(table, 1, name), _set(table, 2, name)
         assert list(one["canary_id"]) == list(two["canary_id"])
         assert list(one["tokens"].map(tuple)) == list(two["tokens"].map(tuple))
     assert _set(table, 1, "member")["canary_id"].iloc[0] == "member_0000"
-    other = _run(tiny_lm, {**PARAMS, "member_seed": 7}, GRID)
+    other = _run(tiny_lm, {**PARAMS, "member_seed": 7}, [1])
     assert (list(_set(other, 1, "member")["tokens"].map(tuple))
             != list(_set(table, 1, "member")["tokens"].map(tuple)))

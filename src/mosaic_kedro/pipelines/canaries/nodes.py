@@ -9,7 +9,6 @@ import pandas as pd
 from pydantic import Field
 
 from mosaic_kedro.canary_sampling import sample_set
-from mosaic_kedro.grid import members_per_seed
 from mosaic_kedro.models import LoadedModel, context_length
 from mosaic_kedro.params import ParameterError, StrictParams, parse_params
 
@@ -26,8 +25,7 @@ class CanariesParams(StrictParams):
     paper: 42 and 420), scored by every seed; the run's seed then drives placements
     and training only. ``per_seed: true``: every seed samples its own canaries
     (members with seed s, non-members with s + 1000), so the seed spread includes
-    canary sampling. In the pooled design (``grid.design``) ``num_canaries`` members
-    are sampled per condition, and ``num_canaries`` shared non-members.
+    canary sampling.
     """
 
     num_canaries: int = Field(100, ge=1)
@@ -42,23 +40,15 @@ class CanariesParams(StrictParams):
     non_member_seed: int = 420
 
 
-def validate_params(params: dict[str, Any], grid: dict[str, Any]) -> dict[str, Any]:
-    """Check the ``canaries`` block and the grid before any model loads.
+def validate_params(params: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """Check the ``canaries`` block and the grid's seeds before any model loads.
 
-    Returns the block normalized, with ``seeds`` (from ``grid.seeds``) and
-    ``num_members`` (members per seed: :func:`grid.members_per_seed`) added.
+    Returns the block normalized, with ``seeds`` (from ``grid.seeds``) added.
     """
     config = parse_params(CanariesParams, params, "canaries").model_dump()
-    seeds = (grid or {}).get("seeds") if isinstance(grid, dict) else None
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise ParameterError(f"grid.seeds = {seeds!r}: must be a non-empty list of integers")
-    num_members = members_per_seed(grid, config["num_canaries"])
-    if config["max_attempts"] < num_members:
-        raise ParameterError(
-            f"canaries.max_attempts = {config['max_attempts']} is below the "
-            f"{num_members} member canaries a seed needs (grid.design = "
-            f"{grid.get('design', 'isolated')}); raise canaries.max_attempts")
-    return {**config, "seeds": list(seeds), "num_members": num_members}
+    return {**config, "seeds": list(seeds)}
 
 
 def _rows(seed: int, members: Any, non_members: Any, prefix: str) -> list[tuple]:
@@ -80,9 +70,8 @@ def sample_canaries(
     under the same ids (``member_0000``); with ``per_seed: true`` ids carry the seed
     (``s1_member_0000``).
     """
-    seeds, num_members = params["seeds"], params["num_members"]
-    p = CanariesParams.model_validate(
-        {k: v for k, v in params.items() if k not in ("seeds", "num_members")})
+    seeds = params["seeds"]
+    p = CanariesParams.model_validate({k: v for k, v in params.items() if k != "seeds"})
     limit = context_length(base_model.model)
     if limit is not None and p.length > limit:
         raise ValueError(
@@ -97,7 +86,7 @@ def sample_canaries(
 
     def draw(member_seed: int, non_member_seed: int, label: str):
         members = sample_set(generator.model, generator.tokenizer, base_model.tokenizer,
-                             num=num_members, seed=member_seed, label=f"{label}members",
+                             num=p.num_canaries, seed=member_seed, label=f"{label}members",
                              **common)
         non_members = sample_set(
             generator.model, generator.tokenizer, base_model.tokenizer,
