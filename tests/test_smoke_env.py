@@ -1,7 +1,7 @@
 """`kedro run --env smoke` end to end: every condition kind of the paper's grid at toy
 scale (exact, mlm at two top-k, mlm_random, random, clm, insertion, scrambled, shuffle,
 paraphrase) plus extraction, on a tiny GPT-Neo target whose tokenizer has no pad token
-and a tiny RoBERTa masked LM, offline. Other families train in tests/test_tiny_models.py."""
+and a tiny RoBERTa masked LM, offline. GPT-2, Llama, Phi and Gemma targets go through kedro below."""
 
 from __future__ import annotations
 
@@ -54,13 +54,12 @@ def test_smoke_environment_runs_every_path(project_copy):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["llama"])
+@pytest.mark.parametrize("family", ["gpt2", "llama", "phi", "gemma"])
 def test_each_family_trains_and_is_attacked_through_kedro(project_copy, family):
     """A target family other than GPT-Neo (which runs the whole smoke test above)
     goes through the real pipelines, switched as the README says, on a reduced smoke
     grid (exact copies only): preparation builds it, training trains it, mia scores
-    it under its own label. Only llama so far; gpt2 / phi / gemma train outside kedro
-    in tests/test_tiny_models.py."""
+    it under its own label."""
     import yaml
 
     smoke = yaml.safe_load((project_copy / "conf/smoke/parameters.yml").read_text())
