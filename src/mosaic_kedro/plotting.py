@@ -15,10 +15,13 @@ from __future__ import annotations
 import base64
 import io
 
+import matplotlib
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from sklearn.metrics import roc_curve
 
 EXACT_KIND = "exact"
@@ -75,7 +78,7 @@ def _band(group: pd.DataFrame) -> tuple[pd.Series, pd.Series, str]:
         return (
             group.groupby("value")["ci_low"].mean(),
             group.groupby("value")["ci_high"].mean(),
-            "bootstrap CI",
+            "95 % bootstrap CI",
         )
     std = group.groupby("value")["auc"].std()
     if std.notna().any():
@@ -83,105 +86,210 @@ def _band(group: pd.DataFrame) -> tuple[pd.Series, pd.Series, str]:
     return mean, mean, "no band (one seed, no CI)"
 
 
-def _score_lines(ax: Axes, frame: pd.DataFrame) -> str:
-    """One line per score (mean AUC over seeds vs value) with its band; returns what
-    the band shows (see :func:`_band`)."""
-    band_label = ""
-    for score, group in frame.groupby("score", sort=True):
-        mean = group.groupby("value")["auc"].mean()
-        low, high, band_label = _band(group)
-        (line,) = ax.plot(mean.index, mean.values, marker="o", label=str(score))
-        ax.fill_between(mean.index, low.values, high.values, color=line.get_color(), alpha=0.2)
-    return band_label
+def _scores_headline_first(table: pd.DataFrame, headline: str) -> list[str]:
+    scores = sorted(table["score"].astype(str).unique())
+    return ([headline] if headline in scores else []) + [s for s in scores if s != headline]
 
 
-def auc_vs_nu(auc_table: pd.DataFrame) -> Figure:
-    """AUC vs nu (exact copies), one panel per model, one line per score, with bands."""
+def _headline_layout(sub, n_small: int) -> tuple[Axes, list[Axes]]:
+    """One large axis (the headline score) and ``n_small`` small ones beside it, two
+    per column."""
+    if n_small == 0:
+        return sub.add_subplot(), []
+    cols = int(np.ceil(n_small / 2))
+    gs = sub.add_gridspec(2, 2 + cols)
+    big = sub.add_subplot(gs[:, :2])
+    small = [sub.add_subplot(gs[i % 2, 2 + i // 2]) for i in range(n_small)]
+    return big, small
+
+
+def _per_model_subfigures(models: list[str], n_small: int, height: float = 5.0):
+    width = 7.5 + 2.6 * int(np.ceil(n_small / 2))
+    fig = Figure(figsize=(width, height * len(models)), layout="constrained")
+    subs = fig.subfigures(len(models), 1, squeeze=False).ravel()
+    return fig, list(subs)
+
+
+def _exact_curve(ax: Axes, exact: pd.DataFrame, small: bool) -> str:
+    """Mean exact AUC over seeds vs nu with its band; returns what the band is."""
+    mean = exact.groupby("value")["auc"].mean()
+    low, high, band = _band(exact)
+    ax.plot(mean.index, mean.values, marker="o", color="black", lw=1.2 if small else 2,
+            ms=3 if small else 6, label="exact copies (mean over seeds)", zorder=3)
+    ax.fill_between(mean.index, low.values, high.values, color="gray", alpha=0.25,
+                    label=f"band: {band}")
+    return band
+
+
+def _fuzzy_overlay(ax: Axes, fuzzy: pd.DataFrame, small: bool) -> None:
+    """Each token-replacement condition at its mean AUC: an open marker where its
+    copies are (1 original + K copies) and a filled one at the exact-copy count with
+    the same AUC (nu_eq), joined by a dotted line: the inversion behind rho."""
+    cmap = matplotlib.colormaps["viridis"]
+    kinds = sorted(fuzzy["kind"].unique())
+    for k_i, kind in enumerate(kinds):
+        rows = fuzzy[fuzzy["kind"] == kind].sort_values("value")
+        marker = "osD^v"[k_i % 5]
+        n = len(rows)
+        for i, row in enumerate(rows.itertuples(index=False)):
+            color = cmap(0.85 * i / max(n - 1, 1))
+            copies = 1 + float(row.num_copies)
+            label = None if small else (
+                f"{kind} R={row.value:g}" if len(kinds) > 1 else f"fuzzy R={row.value:g}")
+            ax.plot([copies, row.nu_eq_mean], [row.auc_mean] * 2, ":", color=color, lw=1)
+            ax.plot(copies, row.auc_mean, marker, mfc="none", color=color,
+                    ms=4 if small else 8)
+            ax.plot(row.nu_eq_mean, row.auc_mean, marker, color=color, ms=4 if small else 8,
+                    label=label, zorder=4)
+
+
+def _fuzzy_points(rho_table: pd.DataFrame | None, auc_table: pd.DataFrame, model: str,
+                  score: str) -> pd.DataFrame:
+    """The token-replacement rows of the rho table for one model and score, with K."""
+    if rho_table is None or rho_table.empty:
+        return pd.DataFrame()
+    sel = _fuzzy(rho_table[(rho_table["model"] == model) & (rho_table["score"] == score)])
+    if sel.empty or "nu_eq_mean" not in sel or "auc_mean" not in sel:
+        return pd.DataFrame()
+    k = auc_table.drop_duplicates(["kind", "value"])[["kind", "value", "num_copies"]]
+    sel = sel.drop(columns=["num_copies"], errors="ignore").merge(
+        k.astype({"value": sel["value"].dtype}), on=["kind", "value"], how="left")
+    return sel[np.isfinite(sel["nu_eq_mean"].astype(float))]
+
+
+def auc_vs_nu(auc_table: pd.DataFrame, rho_table: pd.DataFrame | None = None,
+              headline: str = "ratio") -> Figure:
+    """AUC vs nu (exact copies), per model: the headline score large, every other
+    score in a small panel; the token-replacement conditions on the same axes (open
+    marker: their 1 + K copies; filled: the exact-copy count nu_eq with their AUC).
+    Legends sit below the axes, off the data."""
     exact = auc_table[auc_table["kind"] == EXACT_KIND]
     if exact.empty:
         return placeholder_figure("AUC vs nu", "no exact conditions in the AUC table")
     models = sorted(exact["model"].unique())
-    fig, axes = _grid(len(models))
-    for ax, model in zip(axes, models):
-        band_label = _score_lines(ax, exact[exact["model"] == model])
-        ax.set(
-            title=f"{_short(model)} (band: {band_label})",
-            xlabel="nu (exact copies)",
-            ylabel="MIA AUC",
-        )
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    scores = _scores_headline_first(exact, headline)
+    fig, subs = _per_model_subfigures(models, len(scores) - 1)
+    for sub, model in zip(subs, models):
+        big, small = _headline_layout(sub, len(scores) - 1)
+        for ax, score in zip([big, *small], scores):
+            is_small = ax is not big
+            sel = exact[(exact["model"] == model) & (exact["score"] == score)]
+            band = _exact_curve(ax, sel, is_small)
+            _fuzzy_overlay(ax, _fuzzy_points(rho_table, auc_table, model, score), is_small)
+            ax.grid(alpha=0.3)
+            if is_small:
+                ax.set_title(score, fontsize=9)
+                ax.tick_params(labelsize=7)
+            else:
+                ax.set(title=f"{score} score (headline)", xlabel="nu (exact copies)",
+                       ylabel="MIA AUC (members positive)")
+        handles, labels = big.get_legend_handles_labels()
+        handles.append(Line2D([], [], ls="none", marker="o", mfc="none", color="gray"))
+        labels.append("open: where the 1 + K fuzzy copies are")
+        sub.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)),
+                   fontsize=8)
+        sub.suptitle(f"{_short(model)}: AUC vs exact copies nu (band: {band})")
     return fig
 
 
-def auc_vs_r(auc_table: pd.DataFrame) -> Figure:
+def auc_vs_r(auc_table: pd.DataFrame, headline: str = "ratio") -> Figure:
     """AUC vs R (replaced tokens) for the token-replacement conditions (family
-    ``fuzzy``): one panel per (model,
-    kind), one line per score, band as in :func:`auc_vs_nu`."""
+    ``fuzzy``), per model: the headline score large (one line per kind, with its
+    band, and the exact nu = 1 and largest-nu AUCs as reference lines), every other
+    score small. Legends below the axes."""
     fuzzy = _fuzzy(auc_table)
     if fuzzy.empty:
         return placeholder_figure("AUC vs R", "no fuzzy conditions in the AUC table")
-    panels = sorted(fuzzy.groupby(["model", "kind"]).groups)
-    fig, axes = _grid(len(panels))
-    for ax, (model, kind) in zip(axes, panels):
-        sel = fuzzy[(fuzzy["model"] == model) & (fuzzy["kind"] == kind)]
-        _score_lines(ax, sel)
-        ax.set(
-            title=f"{_short(model)} · {kind}",
-            xlabel="R (replaced tokens)",
-            ylabel="MIA AUC",
-        )
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    models = sorted(fuzzy["model"].unique())
+    scores = _scores_headline_first(fuzzy, headline)
+    fig, subs = _per_model_subfigures(models, len(scores) - 1)
+    exact = auc_table[auc_table["kind"] == EXACT_KIND]
+    for sub, model in zip(subs, models):
+        big, small = _headline_layout(sub, len(scores) - 1)
+        for ax, score in zip([big, *small], scores):
+            is_small = ax is not big
+            sel = fuzzy[(fuzzy["model"] == model) & (fuzzy["score"] == score)]
+            band = ""
+            for i, (kind, group) in enumerate(sel.groupby("kind", sort=True)):
+                mean = group.groupby("value")["auc"].mean()
+                low, high, band = _band(group)
+                ax.plot(mean.index, mean.values, marker="o", color=f"C{i}", label=kind,
+                        ms=3 if is_small else 6)
+                ax.fill_between(mean.index, low.values, high.values, color=f"C{i}",
+                                alpha=0.2)
+            ref = exact[(exact["model"] == model) & (exact["score"] == score)]
+            nu_mean = ref.groupby("value")["auc"].mean()
+            if len(nu_mean):
+                for nu, style in ((nu_mean.index.min(), ":"), (nu_mean.index.max(), "--")):
+                    ax.axhline(nu_mean[nu], color="gray", ls=style, lw=1,
+                               label=f"exact nu = {nu:g}")
+            ax.grid(alpha=0.3)
+            if is_small:
+                ax.set_title(score, fontsize=9)
+                ax.tick_params(labelsize=7)
+            else:
+                ax.set(title=f"{score} score (headline; band: {band})",
+                       xlabel="R (replaced tokens per copy)", ylabel="MIA AUC")
+        handles, labels = big.get_legend_handles_labels()
+        sub.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)),
+                   fontsize=8)
+        sub.suptitle(f"{_short(model)}: AUC vs R (1 original + K fuzzy copies)")
     return fig
 
 
 def rho_vs_r(rho_per_seed: pd.DataFrame, rho_table: pd.DataFrame, score: str) -> Figure:
-    """Figure 1 of the paper: rho vs R for every model (family ``fuzzy``, one score),
-    mean over seeds with +/- std error bars, each seed as a faint dot, and the
-    bootstrap interval as a band when the rho table has one."""
+    """Figure 1 of the paper: rho vs R (family ``fuzzy``, one score), per model and
+    kind: every seed as a dot, the mean over seeds as a line, the paired bootstrap
+    interval as error bars (the seed std where the table has no interval), and a
+    labelled rho = 1 line (a fuzzy copy worth an exact copy). Legend to the right."""
     table = _fuzzy(rho_table[rho_table["score"] == score])
     if table.empty:
         return placeholder_figure(
             f"rho vs R ({score})", f"no fuzzy rho for score {score!r}"
         )
     seeds = rho_per_seed[rho_per_seed["score"] == score]
-    fig = Figure(figsize=(7, 5), layout="constrained")
+    fig = Figure(figsize=(9, 5), layout="constrained")
     ax = fig.add_subplot()
-    several_kinds = table["kind"].nunique() > 1
-    for (model, kind), unsorted in table.groupby(["model", "kind"], sort=True):
+    series = list(table.groupby(["model", "kind"], sort=True))
+    several_models = table["model"].nunique() > 1
+    span = float(table["value"].max() - table["value"].min()) or 1.0
+    bars = "paired bootstrap interval"
+    for i, ((model, kind), unsorted) in enumerate(series):
         group = unsorted.sort_values("value")
-        label = f"{_short(model)} · {kind}" if several_kinds else _short(model)
-        line = ax.errorbar(
-            group["value"],
-            group["rho_mean"],
-            yerr=group["rho_std"].fillna(0),
-            marker="o",
-            capsize=3,
-            label=label,
-        )
-        color = line.lines[0].get_color()
+        color = f"C{i}"
+        label = f"{_short(model)} · {kind}" if several_models else str(kind)
+        has_ci = group[["rho_ci_low", "rho_ci_high"]].notna().all().all() if {
+            "rho_ci_low", "rho_ci_high"} <= set(group.columns) else False
+        if has_ci:
+            yerr = np.vstack([group["rho_mean"] - group["rho_ci_low"],
+                              group["rho_ci_high"] - group["rho_mean"]]).clip(min=0)
+        else:
+            yerr, bars = group["rho_std"].fillna(0).to_numpy(), "std over seeds"
+        ax.errorbar(group["value"], group["rho_mean"], yerr=yerr, marker="o", capsize=4,
+                    color=color, lw=2, label=f"{label}: mean over seeds")
         pts = seeds[(seeds["model"] == model) & (seeds["kind"] == kind)]
-        ax.scatter(pts["value"], pts["rho"], color=color, alpha=0.3, s=12)
-        if {"rho_ci_low", "rho_ci_high"} <= set(group.columns) and group[
-            "rho_ci_low"
-        ].notna().any():
-            ax.fill_between(
-                group["value"],
-                group["rho_ci_low"],
-                group["rho_ci_high"],
-                color=color,
-                alpha=0.12,
-            )
+        # seeds to the right of their mean, side by side, so none hides behind it
+        rank = pts.groupby("value")["seed"].rank(method="first").to_numpy(float)
+        offset = (0.02 + 0.008 * (rank - 1) + 0.004 * i) * span
+        ax.scatter(pts["value"] + offset, pts["rho"], s=22, facecolors="none",
+                   edgecolors=color, linewidths=1.2, label=f"{label}: one seed")
     ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
+    ax.annotate("rho = 1: a fuzzy copy is worth an exact copy", (1.0, 1.0),
+                xycoords=("axes fraction", "data"), xytext=(-4, 4),
+                textcoords="offset points", ha="right", va="bottom", fontsize=8,
+                color="dimgray")
+    ax.axhline(0.0, color="gray", linewidth=0.6)
+    finite = seeds["rho"][np.isfinite(seeds["rho"])] if len(seeds) else pd.Series([0.0])
+    ax.set_ylim(min(-0.05, float(finite.min()) - 0.05 if len(finite) else 0.0),
+                max(1.15, float(finite.max()) + 0.1 if len(finite) else 1.15))
     ax.set(
-        title=f"rho vs R ({score} score; dots: seeds, bars: std over seeds)",
+        title=f"rho vs R ({score} score; bars: {bars})",
         xlabel="R (replaced tokens per canary)",
-        ylabel="rho (exact-copy equivalent of one fuzzy copy)",
+        ylabel="rho (exact-copy worth of one fuzzy copy)",
     )
-    ax.set_ylim(bottom=min(0.0, float(np.nanmin(seeds["rho"])) if len(seeds) else 0.0))
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return fig
 
 
@@ -209,7 +317,7 @@ def rho_vs_levenshtein(
             "rho vs Levenshtein",
             f"no fuzzy condition has both rho ({score}) and a Levenshtein distance",
         )
-    fig = Figure(figsize=(7, 5), layout="constrained")
+    fig = Figure(figsize=(9, 5), layout="constrained")
     ax = fig.add_subplot()
     several_models = table["model"].nunique() > 1
     for (model, kind), unsorted in table.groupby(["model", "kind"], sort=True):
@@ -229,7 +337,7 @@ def rho_vs_levenshtein(
         ylabel="rho",
     )
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return fig
 
 
@@ -264,45 +372,67 @@ def roc_curves(mia_scores: pd.DataFrame, condition: str) -> Figure:
         ylabel="true positive rate",
     )
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
     return fig
 
 
-def training_curves(training_metrics: pd.DataFrame) -> Figure:
-    """Training-time loss-attack AUC and member / non-member perplexity vs step, one
-    line per condition."""
+def _ppl_columns(metrics: pd.DataFrame) -> tuple[str, str, str]:
+    """The member / non-member perplexity columns to draw and their statistic: the
+    median over canaries (``ppl_members_median``...) when the metrics have it, else
+    the mean (older metrics)."""
+    if {"ppl_members_median", "ppl_non_members_median"} <= set(metrics.columns):
+        return "ppl_members_median", "ppl_non_members_median", "median"
+    return "ppl_members", "ppl_non_members", "mean (this run's metrics have no median)"
+
+
+def training_curves(training_metrics: pd.DataFrame,
+                    families: dict[str, str] | None = None) -> Figure:
+    """Training-time loss-attack AUC and member / non-member perplexity (median over
+    canaries where the metrics have it) vs step, one line per training run coloured
+    by its condition's family (``families``: condition -> family, from the AUC
+    table's columns; runs it does not name, e.g. a pooled seed's, are "pooled"),
+    with the AUC at step 0 (the attack before any injected text was learnt) marked.
+    The legend (one entry per family) sits to the right, off the data."""
     if training_metrics is None or len(training_metrics) == 0:
         return placeholder_figure("training curves", "no training metrics for this run")
-    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    members, non_members, stat = _ppl_columns(training_metrics)
+    families = families or {}
+    fig = Figure(figsize=(13, 4.8), layout="constrained")
     ax_auc, ax_ppl = fig.subplots(1, 2)
-    for condition, unsorted in training_metrics.groupby("condition", sort=True):
+    runs = training_metrics.groupby("condition", sort=True)
+    names = sorted({families.get(str(c), "pooled") for c, _ in runs})
+    colors = {name: f"C{i % 10}" for i, name in enumerate(names)}
+    for condition, unsorted in runs:
         group = unsorted.sort_values("step")
-        (line,) = ax_auc.plot(group["step"], group["auc_loss"], label=str(condition))
-        color = line.get_color()
-        ax_ppl.plot(
-            group["step"],
-            group["ppl_members"],
-            color=color,
-            label=f"{condition} members",
-        )
-        ax_ppl.plot(
-            group["step"],
-            group["ppl_non_members"],
-            color=color,
-            linestyle="--",
-            label=f"{condition} non-members",
-        )
-    ax_auc.set(title="loss-attack AUC during training", xlabel="step", ylabel="AUC")
-    ax_ppl.set(
-        title="perplexity (solid: members, dashed: non-members)",
-        xlabel="step",
-        ylabel="perplexity",
-        yscale="log",
-    )
+        family = families.get(str(condition), "pooled")
+        color, width = colors[family], 1.0 if runs.ngroups > 12 else 1.6
+        ax_auc.plot(group["step"], group["auc_loss"], color=color, lw=width, alpha=0.8)
+        ax_ppl.plot(group["step"], group[members], color=color, lw=width, alpha=0.8)
+        ax_ppl.plot(group["step"], group[non_members], color=color, lw=width, alpha=0.8,
+                    linestyle="--")
+    start = training_metrics[training_metrics["step"] == training_metrics["step"].min()]
+    base = float(start["auc_loss"].mean())
+    ax_auc.axhline(base, color="black", linestyle=":", linewidth=1)
+    ax_auc.annotate(f"step {start['step'].min():g}: AUC {base:.3f} (before injection)",
+                    (1.0, base), xycoords=("axes fraction", "data"), xytext=(-4, -12),
+                    textcoords="offset points", ha="right", fontsize=8)
+    ax_auc.axhline(0.5, color="gray", linewidth=0.6)
+    ax_auc.set(title="loss-attack AUC during training", xlabel="step",
+               ylabel="AUC (members positive)")
+    ax_ppl.set(title=f"perplexity, {stat.split(' ')[0]} over canaries", xlabel="step",
+               ylabel="perplexity (log)", yscale="log")
+    ax_ppl.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax_ppl.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     for ax in (ax_auc, ax_ppl):
-        ax.grid(alpha=0.3)
-    if training_metrics["condition"].nunique() <= 12:
-        ax_auc.legend(fontsize=7)
+        ax.grid(alpha=0.3, which="both")
+    handles = [Line2D([], [], color=colors[n], label=n) for n in names]
+    handles += [Line2D([], [], color="gray", label="members"),
+                Line2D([], [], color="gray", ls="--", label="non-members")]
+    ax_ppl.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                  title=f"{runs.ngroups} runs", title_fontsize=8)
+    if not stat.startswith("median"):
+        fig.suptitle("perplexity: the mean over canaries (these metrics have no median)",
+                     fontsize=9)
     return fig
 
 
@@ -312,7 +442,7 @@ def extraction(extraction_table: pd.DataFrame) -> Figure:
     kind, error bars = std over seeds. Reads the reporting ``extraction_table``."""
     if extraction_table is None or len(extraction_table) == 0:
         return placeholder_figure("extraction", "no extraction results for this run")
-    fig = Figure(figsize=(11, 7.5), layout="constrained")
+    fig = Figure(figsize=(13, 7.5), layout="constrained")
     axes = fig.subplots(2, 2, squeeze=False)
     panels = [("exact", "nu", "nu (exact copies)"), ("fuzzy", "R", "R (replaced tokens)")]
     metrics = [("bleu", "BLEU (sacrebleu, 0-100)"),
@@ -331,8 +461,90 @@ def extraction(extraction_table: pd.DataFrame) -> Figure:
                             label=f"{_short(model)} · {kind}")
             ax.set(xlabel=xlabel, ylabel=ylabel)
             ax.grid(alpha=0.3)
-            if not sel.empty:
-                ax.legend(fontsize=7)
+    labelled = {}
+    for ax in axes.ravel():
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            labelled.setdefault(label, handle)
+    if labelled:
+        fig.legend(list(labelled.values()), list(labelled), loc="outside right upper",
+                   fontsize=8)
     fig.suptitle("Extraction: greedy continuation of each member canary's first half "
                  "(mean over canaries; bars: std over seeds)")
     return fig
+
+
+# ------------------------------------------------------------------ SlimPajama (SPEC §7)
+
+
+def _near_dup_stats(table: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Mean and standard error over targets of the extrapolated copy counts, per
+    bucket and x, for one measure of the ``slimpajama_near_duplicates`` table."""
+    t = table[table["measure"] == measure]
+    out = t.groupby(["bucket", "x"])["n_extrapolated"].agg(["mean", "std", "count"])
+    out = out.reset_index()
+    out["se"] = out["std"].fillna(0) / np.sqrt(out["count"].clip(lower=1))
+    return out
+
+
+def _count_axis(ax: Axes, stats: list[pd.DataFrame]) -> float:
+    """A y axis for copy counts that spans the data, never squashed towards zero:
+    log from half the smallest positive mean when every mean is positive, else
+    symlog (linear below 1) from 0. Returns the lower limit bands are clipped at."""
+    means = pd.concat([s["mean"] for s in stats]) if stats else pd.Series(dtype=float)
+    if means.empty:
+        return 0.0
+    if (means > 0).all():
+        bottom = float(means.min()) / 2
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=bottom)
+        return bottom
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylim(bottom=0.0)
+    return 0.0
+
+
+def _near_dup_figure(table: pd.DataFrame, measures: tuple[str, ...], xlabel: str,
+                     title: str) -> Figure:
+    if table is None or len(table) == 0:
+        return placeholder_figure(title, "no SlimPajama near-duplicate table for this run")
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    stats = [_near_dup_stats(table, m) for m in measures]
+    bottom = _count_axis(ax, stats)
+    ax.set_autoscaley_on(True)
+    for measure, stat in zip(measures, stats):
+        for i, (bucket, s) in enumerate(stat.groupby("bucket")):
+            dashed = measure == "hamming"
+            ax.plot(s["x"], s["mean"], linestyle="--" if dashed else "-", color=f"C{i}",
+                    label=f"{measure}, {bucket:g} exact copies" if len(measures) > 1
+                    else f"targets with {bucket:g} exact copies")
+            ax.fill_between(s["x"], (s["mean"] - s["se"]).clip(lower=bottom),
+                            s["mean"] + s["se"], color=f"C{i}", alpha=0.15)
+    ax.set_ylim(bottom=bottom)  # after the data, so the top follows them
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set(xlabel=xlabel, ylabel="copies per target (extrapolated to the corpus)",
+           title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return fig
+
+
+def near_duplicates_vs_distance(near_duplicates: pd.DataFrame) -> Figure:
+    """Cumulative near-duplicates within Levenshtein distance d per target, per
+    exact-count bucket (mean +/- SE over targets)."""
+    return _near_dup_figure(near_duplicates, ("levenshtein",), "edit distance d (tokens)",
+                            "Near-duplicates within distance d (mean +/- SE over targets)")
+
+
+def levenshtein_vs_hamming(near_duplicates: pd.DataFrame) -> Figure:
+    """The same counts by Levenshtein (solid) and Hamming (dashed) distance."""
+    return _near_dup_figure(near_duplicates, ("levenshtein", "hamming"),
+                            "distance d (tokens)", "Levenshtein (solid) vs Hamming (dashed)")
+
+
+def dedup_survivors(near_duplicates: pd.DataFrame) -> Figure:
+    """Near-duplicates (within the scan's distance) that share no n-token run with
+    their target, i.e. survive exact-substring deduplication at n, vs n."""
+    return _near_dup_figure(near_duplicates, ("dedup_survivors",),
+                            "exact-dedup substring length n (tokens)",
+                            "Near-duplicates surviving exact dedup at n")

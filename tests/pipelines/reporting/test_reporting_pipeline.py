@@ -1,170 +1,48 @@
-"""The reporting pipeline on small in-memory tables, and the published environment
-run for real (`kedro run --pipelines=reporting --env=published` through a session)."""
+"""The reporting pipeline on tables built from real grids (tables.py), run with a real
+runner into atomic datasets; and the published environment run for real
+(`kedro run --pipelines=reporting --env=published` through a session)."""
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import shutil
+import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from kedro.io import DataCatalog, MemoryDataset
-from kedro.runner import SequentialRunner
-from kedro_datasets.pandas import CSVDataset
-from kedro_datasets.text import TextDataset
 from matplotlib.figure import Figure
-from sklearn.metrics import roc_auc_score
 
-from mosaic_kedro.grid import META_COLUMNS, Condition, conditions
+from mosaic_kedro.grid import conditions
 from mosaic_kedro.params import ParameterError
 from mosaic_kedro.pipelines.reporting import create_pipeline, nodes
-from mosaic_kedro.rho import AUC_TABLE_COLUMNS, RhoError
-
-PROJECT = Path(__file__).resolve().parents[3]
-MODEL = "local/tiny-gpt2"
-
-# A real grid: the fixtures' conditions come from grid.conditions(), never typed by hand
-GRID = {
-    "seeds": [1, 2],
-    "exact": [1, 2, 3, 4, 5],
-    "fuzzy": [{"strategy": "clm", "top_k": 10, "replaced_tokens": [1, 5, 10]}],
-    "insertion": [{"ngram": [5], "inserted": [1]}],
-    "shuffle": [{"ngram": [10], "tau": [0.3]}],
-}
+from mosaic_kedro.rho import RhoError
 
 
-def _worth(cond: Condition) -> float:
-    """Shift of the member scores in exact-copy units (K = 9 copies)."""
-    meta = cond.metadata()
-    if meta["family"] == "exact":
-        return meta["nu"]
-    if meta["family"] == "fuzzy":
-        return 1 + 9 * max(0.0, 0.5 - meta["R"] / 40)
-    return {"insertion": 2.0, "shuffle": 1.5}.get(meta["family"], 1.0)
+def _tables():
+    name = "reporting_test_tables"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("tables.py"))
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
 
-def _scores(n: int = 60, seeds=(1, 2), grid: dict | None = None) -> pd.DataFrame:
-    """Per-canary scores (mia_scores layout, with the condition metadata columns):
-    members' scores fall with the condition's exact-copy worth; higher = more likely a
-    non-member. Canaries are shared by every condition of a seed, as in the pipeline."""
-    rng = np.random.default_rng(7)
-    frames = []
-    for cond in conditions({**(grid or GRID), "seeds": list(seeds)}):
-        for score, scale in (("loss", 0.25), ("ratio", 0.35)):
-            members = rng.normal(-scale * _worth(cond), 1, n)
-            frames.append(pd.DataFrame({
-                "condition": cond.name, "kind": cond.kind, "value": cond.value,
-                "seed": cond.seed, **cond.metadata(),
-                "canary_id": [f"s{cond.seed}_member_{i}" for i in range(n)]
-                + [f"s{cond.seed}_non_member_{i}" for i in range(n)],
-                "set": ["member"] * n + ["non_member"] * n, "score": score,
-                "value_score": np.concatenate([members, rng.normal(0, 1, n)])}))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _auc_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """The AUC table mia would write for these scores (members positive)."""
-    rows = []
-    for (condition, score), g in scores.groupby(["condition", "score"]):
-        y = (g["set"] == "member").to_numpy(int)
-        auc = roc_auc_score(y, -g["value_score"].to_numpy())
-        first = g.iloc[0]
-        rows.append(
-            {
-                "model": MODEL,
-                "condition": condition,
-                **{c: first[c] for c in ("kind", "value", "seed", *META_COLUMNS)},
-                "score": score,
-                "auc": auc,
-                "ci_low": auc - 0.05,
-                "ci_high": auc + 0.05,
-                "tpr_at_1": 0.02,
-                "tpr_at_10": 0.2,
-                "n_members": int(y.sum()),
-                "n_non_members": int((1 - y).sum()),
-            }
-        )
-    extra = [c for c in META_COLUMNS if c not in AUC_TABLE_COLUMNS]
-    return pd.DataFrame(rows)[[*AUC_TABLE_COLUMNS, *extra]]
-
-
-def _training_metrics() -> pd.DataFrame:
-    steps = np.arange(0, 200, 50)
-    return pd.concat(
-        pd.DataFrame(
-            {
-                "condition": c,
-                "step": steps,
-                "auc_loss": 0.5 + steps / 1000,
-                "ppl_members": 50 - steps / 10,
-                "ppl_non_members": 50 - steps / 20,
-            }
-        )
-        for c in ("exact_n01_s1", "fuzzy_clm_topk10_r10_s1")
-    )
-
-
-def _summary() -> pd.DataFrame:
-    perturbed = [c for c in conditions(GRID) if not c.is_exact and c.seed == 1]
-    return pd.DataFrame({
-        "kind": [c.kind for c in perturbed], "value": [c.value for c in perturbed],
-        "seed": 1, "mean_levenshtein": [1.0, 5.2, 10.5, 19.0, 30.0],
-        "mean_seen_levenshtein": [1.5, 6.0, 12.0, 19.0, 30.0]})
-
-
-def _extraction(scores: pd.DataFrame) -> pd.DataFrame:
-    """extraction_scores rows (mia layout): similarity grows with the exact copies."""
-    members = scores[(scores["set"] == "member") & (scores["score"] == "loss")].copy()
-    worth = members["nu"].fillna(members["R"].rsub(12).clip(lower=0) / 4).fillna(1)
-    return members.assign(model=MODEL, prompt_tokens=8, generated_text="a",
-                          reference_text="b", bleu=worth * 3.0,
-                          token_edit_similarity=worth / 10, exact_match=worth > 4)
-
-
-PARAMS = {
-    "input_layout": "project",
-    "headline_score": "ratio",
-    "smooth": True,
-    "std_ddof": 1,
-    "bootstrap": {"enabled": True, "n_boot": 60, "alpha": 0.1, "random_state": 0},
-    "roc_condition": None,
-    "departures": ["a note from the parameters"],
-}
+T = _tables()
+PROJECT = T.PROJECT
+MODEL = T.MODEL
+PARAMS = T.PARAMS
+GRID = T.GRID
+N_FIGURES = 10  # 7 of the experiment, 3 of SlimPajama
 
 
 @pytest.fixture(scope="module")
 def run_outputs(tmp_path_factory) -> dict:
-    """Run the whole pipeline once with a real runner on in-memory inputs; tables and
-    the report go to real CSV / text datasets in a temporary folder."""
-    tmp = tmp_path_factory.mktemp("reporting")
-    scores = _scores()
-    catalog = DataCatalog(
-        {
-            "auc_table": MemoryDataset(_auc_table(scores)),
-            "mia_scores": MemoryDataset(scores),
-            "training_metrics": MemoryDataset(_training_metrics()),
-            "perturbation_summary": MemoryDataset(_summary()),
-            "extraction_scores": MemoryDataset(_extraction(scores)),
-            "params:reporting": MemoryDataset(PARAMS),
-            "parameters": MemoryDataset({"reporting": PARAMS}),
-            "rho_table": CSVDataset(filepath=str(tmp / "rho_table.csv")),
-            "rho_per_seed": CSVDataset(filepath=str(tmp / "rho_per_seed.csv")),
-            "secondary_tables": CSVDataset(filepath=str(tmp / "secondary.csv")),
-            "report": TextDataset(filepath=str(tmp / "report.md")),
-        }
-    )
-    free = SequentialRunner().run(create_pipeline(), catalog)
-    outputs = {name: dataset.load() for name, dataset in free.items()}
-    return {
-        "tmp": tmp,
-        "outputs": outputs,
-        "rho_table": pd.read_csv(tmp / "rho_table.csv"),
-        "rho_per_seed": pd.read_csv(tmp / "rho_per_seed.csv"),
-        "secondary": pd.read_csv(tmp / "secondary.csv"),
-        "report": (tmp / "report.md").read_text(),
-    }
+    """The whole pipeline once, real runner, atomic datasets in a temporary folder."""
+    run = T.run_reporting(tmp_path_factory.mktemp("reporting") / "08_reporting")
+    return {**run, "report": run["md"].read_text(), "html_text": run["html"].read_text()}
 
 
 def test_pipeline_shape():
@@ -175,10 +53,13 @@ def test_pipeline_shape():
         "training_metrics",
         "perturbation_summary",
         "extraction_scores",
+        "slimpajama_near_duplicates",
+        "slimpajama_planted_check",
+        "slimpajama_throughput",
         "params:reporting",
         "parameters",
     }
-    assert len(pipe.nodes) == 14
+    assert len(pipe.nodes) == 15
     assert {"prepare_auc_table", "write_report"} <= {n.name for n in pipe.nodes}
 
 
@@ -237,8 +118,8 @@ def test_secondary_tables_read_metadata(run_outputs):
 
 
 def _reporting_tables(grid: dict, n: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
-    scores = _scores(n=n, seeds=(1,), grid=grid)
-    auc = nodes.prepare_auc_table(_auc_table(scores), PARAMS)
+    scores = T.scores(n=n, seeds=(1,), grid=grid)
+    auc = nodes.prepare_auc_table(T.auc_table(scores), PARAMS)
     per_seed = nodes.compute_rho_per_seed(auc, PARAMS)
     boot = nodes.compute_rho_bootstrap(scores, auc, {**PARAMS, "bootstrap": {"n_boot": 20}})
     rho = nodes.build_rho_table(per_seed, boot, auc, PARAMS)
@@ -289,18 +170,17 @@ def test_report_states_what_was_run(run_outputs):
         "a note from the parameters",
         "## rho",
         "## AUC",
-        "Paired bootstrap 95 % intervals",
+        "Paired bootstrap 90 % intervals",
         "**insertion** (ratio;",
         "sample std over seeds (ddof 1)",
         "## Extraction",
         "n_boot: 60",
     ):
         assert needle in report, needle
-    assert report.count("](data:image/png;base64,") == 7
 
 
 def test_first_node_validates_parameters():
-    table = _auc_table(_scores(n=5, seeds=(1,)))
+    table = T.auc_table(T.scores(n=5, seeds=(1,)))
     with pytest.raises(ParameterError, match=r"reporting\.bootstrap\.n_boot"):
         nodes.prepare_auc_table(table, {**PARAMS, "bootstrap": {"n_boot": 0}})
     with pytest.raises(ParameterError, match=r"reporting\.input_layout"):
@@ -318,17 +198,19 @@ def test_first_node_validates_parameters():
 
 
 def test_optional_inputs_may_be_empty():
-    table = nodes.prepare_auc_table(_auc_table(_scores(n=20, seeds=(1,))), PARAMS)
+    table = nodes.prepare_auc_table(T.auc_table(T.scores(n=20, seeds=(1,))), PARAMS)
     assert nodes.compute_rho_bootstrap([], table, PARAMS).empty
-    for fig, embed in (
+    for fig, block in (
         nodes.plot_roc([], PARAMS),
-        nodes.plot_training_curves([]),
+        nodes.plot_training_curves([], table),
         nodes.plot_rho_vs_levenshtein(pd.DataFrame(), [], PARAMS),
     ):
         assert isinstance(fig, Figure)
-        assert embed["uri"].startswith("data:image/png;base64,")
+        assert block["figure"] is fig and block["caption"]
+    for block in nodes.plot_slimpajama([]):
+        assert block["figure"].axes[0].texts  # a placeholder that says why
     with pytest.raises(RhoError, match="roc_condition"):
-        nodes.plot_roc(_scores(n=5, seeds=(1,)), {**PARAMS, "roc_condition": "nope"})
+        nodes.plot_roc(T.scores(n=5, seeds=(1,)), {**PARAMS, "roc_condition": "nope"})
 
 
 def _published_conf(tmp_path: Path) -> Path:
@@ -351,6 +233,13 @@ def test_published_environment_end_to_end(tmp_path):
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
+    published = yaml.safe_load((PROJECT / "conf/published/catalog.yml").read_text())
+    unbound = [name for name in ("slimpajama_near_duplicates", "slimpajama_planted_check",
+                                 "slimpajama_throughput") if name not in published]
+    assert not unbound, (
+        f"conf/published/catalog.yml must bind {unbound} to empty in-memory datasets "
+        "(`type: MemoryDataset`, `data: []`): the report reads them and the paper "
+        "released no SlimPajama outputs")
     bootstrap_project(PROJECT)
     conf = _published_conf(tmp_path)
     with KedroSession.create(
@@ -383,7 +272,101 @@ def test_published_environment_end_to_end(tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (report,) = (out / "report.md").glob("*/report.md")
     text = report.read_text()
+    (page,) = (out / "report.html").glob("*/report.html")
+    assert "released per-seed AUCs" in page.read_text()
+    assert "No planted-copy check in this run" in text
     # R = 1, GPT-Neo, ratio: rho over 5 seeds with the paper's ± (population std,
     # ddof 0: 0.0314; the sample std would be 0.0351)
     assert "released per-seed AUCs" in text and "0.898 ± 0.031" in text
     assert "population std over seeds (ddof 0, the paper's ±)" in text
+
+
+# ----------------------------------------------------------------- report.md / .html
+
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]+)\)")
+
+
+def test_markdown_links_figure_files_and_embeds_nothing(run_outputs):
+    report, md = run_outputs["report"], run_outputs["md"]
+    assert "data:" not in report
+    links = _MD_IMAGE.findall(report)
+    assert len(links) == N_FIGURES
+    for title, link in links:
+        assert not link.startswith(("/", "http")), link  # relative
+        target = (md.parent / link).resolve()
+        assert target.is_file(), f"{title}: {link} does not resolve from {md}"
+        assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    written = sorted(p.name for p in run_outputs["figures"].iterdir())
+    assert written == sorted(Path(link).name for _, link in links)
+    assert len(report) < 60_000  # text, not base64
+
+
+def test_html_is_self_contained(run_outputs):
+    page = run_outputs["html_text"]
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert len(sources) == N_FIGURES
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert not re.search(r'(src|href)="(?!data:)', page)  # nothing fetched
+    assert page.count("<figcaption>") == N_FIGURES
+    assert "<table>" in page and "<strong>AUC at training step 0: 0.573</strong>" in page
+
+
+def test_report_says_what_a_reader_looks_for(run_outputs):
+    report = run_outputs["report"]
+    for needle in (
+        "## Summary",
+        "AUC at training step 0: 0.573",
+        "Canaries are 64 tokens long (the paper: 100)",
+        "Each AUC compares 60 member with 60 non-member canaries (the paper: 100 + 100)",
+        "Paired bootstrap 90 % intervals of the mean rho (60 replicates",
+        "## SlimPajama: exact and fuzzy duplicates in a corpus",
+        "**Planted-copy recall.**",
+        "found 19 of 22 planted copies (recall 0.86)",
+        "**Throughput** on 174,369 tokens in 2 parts",
+        "| build | 1,912,189 |",
+        "*Figure 1: rho vs R (ratio).* rho is how many exact copies",
+        "*SlimPajama: near-duplicates surviving exact-substring dedup.*",
+    ):
+        assert needle in report, needle
+    # every figure has a caption under it
+    assert len(re.findall(r"\)\n\n\*[^*]+\.\* \S", report)) == N_FIGURES
+
+
+def test_report_verdict_on_rho_and_r(run_outputs):
+    """One sentence on whether rho falls with R beyond the intervals; the fixture's
+    fuzzy copies lose worth with R, so it falls, and the sentence says so."""
+    report = run_outputs["report"]
+    (sentence,) = nodes.sections.rho_trend_sentences(run_outputs["rho_table"], "ratio", 90)
+    assert sentence.startswith("rho falls with R")
+    assert sentence in report
+
+
+def test_verdict_sentences_cover_each_case():
+    base = {"model": MODEL, "score": "ratio", "kind": "fuzzy_clm_topk10", "family": "fuzzy",
+            "value": [1, 10], "rho_std": [0.05, 0.05], "n_seeds": 2}
+    table = pd.DataFrame({**base, "rho_mean": [0.9, 0.2], "rho_ci_low": [0.8, 0.1],
+                          "rho_ci_high": [1.0, 0.3]})
+    (beyond,) = nodes.sections.rho_trend_sentences(table, "ratio")
+    assert "beyond the paired 95 % bootstrap intervals" in beyond and "do not overlap" in beyond
+    overlapping = table.assign(rho_ci_low=[0.1, 0.0], rho_ci_high=[1.0, 0.95])
+    (noise,) = nodes.sections.rho_trend_sentences(overlapping, "ratio")
+    assert "not beyond" in noise and "cannot tell" in noise
+    rising = table.assign(rho_mean=[0.2, 0.9])
+    assert "does not fall" in nodes.sections.rho_trend_sentences(rising, "ratio")[0]
+    no_ci = table.assign(rho_ci_low=float("nan"), rho_ci_high=float("nan"))
+    assert "seed std" in nodes.sections.rho_trend_sentences(no_ci, "ratio")[0]
+
+
+def test_report_figures_follow_the_headline_score(run_outputs):
+    """AUC vs nu: the headline panel large with the fuzzy conditions on it, the other
+    score in a small panel; legends outside the axes."""
+    fig = run_outputs["outputs"]["auc_vs_nu_figure"]
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["ratio score (headline)", "loss"]
+    big, small = axes
+    assert big.get_position().width > 1.5 * small.get_position().width
+    fuzzy = [c for c in conditions(GRID) if c.family == "fuzzy" and c.seed == 1]
+    filled = [ln for ln in big.lines if ln.get_label().startswith("fuzzy R=")]
+    assert len(filled) == len(fuzzy)
+    assert not big.get_legend()  # the legend is the subfigure's, below the axes
+    assert fig.subfigs[0].legends

@@ -9,7 +9,6 @@ report says what is missing.
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any, Literal
 
 import numpy as np
@@ -18,9 +17,10 @@ import yaml
 from matplotlib.figure import Figure
 from pydantic import Field
 
-from mosaic_kedro import plotting
+from mosaic_kedro import plotting, report_render
 from mosaic_kedro.grid import META_COLUMNS
 from mosaic_kedro.params import StrictParams, parse_params
+from mosaic_kedro.pipelines.reporting import sections
 from mosaic_kedro.rho import (
     AUC_TABLE_COLUMNS,
     BOOTSTRAP_COLUMNS,
@@ -30,25 +30,6 @@ from mosaic_kedro.rho import (
     bootstrap_rho,
     normalize_published,
     rho_per_seed,
-)
-
-PAPER_MODELS = (
-    "EleutherAI/gpt-neo-1.3B",
-    "google/gemma-2b",
-    "meta-llama/Llama-3.2-1B",
-    "microsoft/phi-2",
-)
-VERSIONED_PACKAGES = (
-    "kedro",
-    "kedro-datasets",
-    "numpy",
-    "pandas",
-    "scipy",
-    "scikit-learn",
-    "matplotlib",
-    "torch",
-    "transformers",
-    "sacrebleu",
 )
 
 
@@ -71,9 +52,13 @@ class ReportingParams(StrictParams):
     bootstrap: BootstrapParams = BootstrapParams()
     roc_condition: str | None = None
     departures: list[str] = []
+    # where report.md (a versioned file: report.md/<version>/report.md) finds the
+    # figure files of ``report_figures``
+    markdown_figure_dir: str = "../../report_figures"
 
 
-Figured = tuple[Figure, dict[str, str]]
+Block = dict[str, Any]
+Figured = tuple[Figure, Block]
 
 
 def _params(raw: Any) -> ReportingParams:
@@ -87,8 +72,10 @@ def _frame(data: Any) -> pd.DataFrame:
     return data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
 
 
-def _figured(fig: Figure, key: str, title: str) -> Figured:
-    return fig, {"key": key, "title": title, "uri": plotting.figure_to_data_uri(fig)}
+def _figured(fig: Figure, key: str, title: str, caption: str) -> Figured:
+    """The figure (for its own dataset) and its report block (with what to read)."""
+    return fig, {"type": "figure", "key": key, "title": title, "caption": caption,
+                 "figure": fig}
 
 
 # ------------------------------------------------------------------------- tables
@@ -270,7 +257,7 @@ def build_extraction_table(extraction_scores: Any, params: dict[str, Any]) -> pd
         exact_match=("exact_match", "mean"), n_canaries=("canary_id", "size"))
 
     def spread(a: pd.Series) -> float:
-        return _seed_std(a, ddof)
+        return sections.seed_std(a, ddof)
 
     out = per_seed.groupby(keys, as_index=False, dropna=False).agg(
         bleu_mean=("bleu", "mean"), bleu_std=("bleu", spread),
@@ -286,39 +273,61 @@ def build_extraction_table(extraction_scores: Any, params: dict[str, Any]) -> pd
 # ------------------------------------------------------------------------- figures
 
 
-def plot_auc_vs_nu(auc_table: pd.DataFrame) -> Figured:
-    """Figure: AUC vs nu (exact copies), per score with bands; plus its embed."""
-    return _figured(
-        plotting.auc_vs_nu(auc_table), "auc_vs_nu", "AUC vs nu (exact duplicates)"
-    )
+def plot_auc_vs_nu(
+    auc_table: pd.DataFrame, rho_table: pd.DataFrame, params: dict[str, Any]
+) -> Figured:
+    """Figure: AUC vs nu, headline score large, other scores small, the fuzzy
+    conditions at their AUC on the same axes (inputs: AUC and rho tables); plus its
+    report block."""
+    score = _params(params).headline_score
+    fig = plotting.auc_vs_nu(auc_table, rho_table, score)
+    return _figured(fig, "auc_vs_nu", "AUC vs exact copies nu", (
+        "The black line is the attack's AUC against the number nu of exact copies of "
+        "each member canary (the exact curve rho is read from). Each coloured pair is "
+        "one token-replacement condition at its mean AUC: the open marker sits where "
+        "its 1 + K copies are, the filled one at the number of exact copies that give "
+        "the same AUC (nu_eq); the further left the filled marker, the less a fuzzy "
+        "copy is worth (rho = (nu_eq - 1) / K). Small panels: the other scores."))
 
 
-def plot_auc_vs_r(auc_table: pd.DataFrame) -> Figured:
-    """Figure: AUC vs R (fuzzy duplicates), per score with bands; plus its embed."""
-    return _figured(
-        plotting.auc_vs_r(auc_table), "auc_vs_r", "AUC vs R (fuzzy duplicates)"
-    )
+def plot_auc_vs_r(auc_table: pd.DataFrame, params: dict[str, Any]) -> Figured:
+    """Figure: AUC vs R, headline score large, other scores small; plus its block."""
+    score = _params(params).headline_score
+    return _figured(plotting.auc_vs_r(auc_table, score), "auc_vs_r", "AUC vs replaced tokens R", (
+        "AUC of each token-replacement condition against R, the tokens replaced in "
+        "every copy. The grey lines are the exact conditions with the fewest and the "
+        "most copies: a fuzzy curve that falls from near the upper line towards the "
+        "lower one shows memorization fading as the copies drift from the canary."))
 
 
 def plot_rho_vs_r(
     per_seed: pd.DataFrame, rho_table: pd.DataFrame, params: dict[str, Any]
 ) -> Figured:
-    """Figure 1: rho vs R with seed spread, headline score; plus its embed."""
-    score = _params(params).headline_score
-    return _figured(
-        plotting.rho_vs_r(per_seed, rho_table, score), "rho_vs_r", f"rho vs R ({score})"
-    )
+    """Figure 1: rho vs R, per-seed dots, mean and paired bootstrap interval, rho = 1
+    line (inputs: per-seed rho, rho table); the caption carries the verdict."""
+    p = _params(params)
+    score, pct = p.headline_score, sections.level(p.bootstrap.alpha)
+    verdict = " ".join(sections.rho_trend_sentences(rho_table, score, pct))
+    return _figured(plotting.rho_vs_r(per_seed, rho_table, score), "rho_vs_r",
+                    f"Figure 1: rho vs R ({score})", (
+        "rho is how many exact copies one fuzzy copy is worth. Dots: one seed each; "
+        f"line: the mean over seeds; bars: the paired {pct} % bootstrap interval of the mean "
+        "(the seed std where no per-canary scores exist). Points near the dashed "
+        "rho = 1 line mean a fuzzy copy counts like an exact one. " + verdict))
 
 
 def plot_rho_vs_levenshtein(
     rho_table: pd.DataFrame, perturbation_summary: Any, params: dict[str, Any]
 ) -> Figured:
-    """Figure: rho vs mean token Levenshtein distance per kind; plus its embed."""
+    """Figure: rho vs mean token Levenshtein distance per kind; plus its block."""
     score = _params(params).headline_score
     fig = plotting.rho_vs_levenshtein(rho_table, _frame(perturbation_summary), score)
-    return _figured(
-        fig, "rho_vs_levenshtein", f"rho vs token Levenshtein distance ({score})"
-    )
+    return _figured(fig, "rho_vs_levenshtein",
+                    f"rho vs token Levenshtein distance ({score})", (
+        "rho of every perturbation kind against how far its copies are, in tokens, "
+        "from the canary as the model saw them (re-tokenized). Kinds that lie on one "
+        "falling curve lose memorization by distance alone; a kind above the others "
+        "is worth more at the same distance."))
 
 
 def choose_roc_condition(mia_scores: pd.DataFrame, wanted: str | None) -> str | None:
@@ -342,244 +351,180 @@ def choose_roc_condition(mia_scores: pd.DataFrame, wanted: str | None) -> str | 
 
 
 def plot_roc(mia_scores: Any, params: dict[str, Any]) -> Figured:
-    """Figure: ROC curves on log axes for the chosen condition; plus its embed."""
+    """Figure: ROC curves on log axes for the chosen condition; plus its block."""
     scores = _frame(mia_scores)
     condition = choose_roc_condition(scores, _params(params).roc_condition)
     fig = plotting.roc_curves(scores, condition or "")
-    return _figured(fig, "roc", f"ROC curves ({condition or 'no scores'})")
+    return _figured(fig, "roc", f"ROC curves ({condition or 'no scores'})", (
+        "True against false positive rate of every score on log axes, where the "
+        "low-FPR regime that matters for privacy is visible; curves above the dashed "
+        "diagonal beat chance. With few non-members the left end is coarse."))
 
 
 def plot_extraction(extraction_table: pd.DataFrame) -> Figured:
-    """Figure: extraction BLEU and token edit similarity vs nu and vs R; plus its embed."""
+    """Figure: extraction BLEU and token edit similarity vs nu and R; plus its block."""
     return _figured(plotting.extraction(extraction_table), "extraction",
-                    "Extraction (greedy continuation of the canary's second half)")
+                    "Extraction (greedy continuation of the canary's second half)", (
+        "How much of a member canary's second half the trained model reproduces from "
+        "its first half, against exact copies (left) and replaced tokens (right). "
+        "Rising with nu and falling with R is verbatim memorization."))
 
 
-def plot_training_curves(training_metrics: Any) -> Figured:
-    """Figure: training-time loss-attack AUC and perplexities; plus its embed."""
-    fig = plotting.training_curves(_frame(training_metrics))
-    return _figured(fig, "training_curves", "Training-time AUC and perplexity")
+def plot_training_curves(training_metrics: Any, auc_table: pd.DataFrame) -> Figured:
+    """Figure: training-time loss-attack AUC and median perplexities, coloured by the
+    family column of the AUC table (inputs: training metrics, AUC table); plus its
+    block."""
+    families = dict(zip(auc_table["condition"].astype(str), auc_table["family"].astype(str)))
+    fig = plotting.training_curves(_frame(training_metrics), families)
+    return _figured(fig, "training_curves", "Training-time AUC and perplexity", (
+        "Left: the loss attack's AUC on the canaries as training proceeds; its value at "
+        "step 0 is the attack's baseline before any injected text was learnt (member "
+        "and non-member canaries differ a little by chance). Right: perplexity of "
+        "members (solid) and non-members (dashed); members falling below non-members "
+        "is the leak the attack reads."))
+
+
+def plot_slimpajama(near_duplicates: Any) -> tuple[Block, Block, Block]:
+    """The SlimPajama near-duplicate figures for the report (input:
+    ``slimpajama_near_duplicates``; empty without a SlimPajama run)."""
+    table = _frame(near_duplicates)
+    return (
+        _figured(plotting.near_duplicates_vs_distance(table), "slimpajama_near_dups",
+                 "SlimPajama: near-duplicates within edit distance d", (
+            "For sequences that occur a given number of times exactly (one colour per "
+            "bucket), how many more copies lie within d token edits, extrapolated to "
+            "the whole corpus: the fuzzy copies a model also trains on."))[1],
+        _figured(plotting.levenshtein_vs_hamming(table), "slimpajama_lev_vs_hamming",
+                 "SlimPajama: Levenshtein vs Hamming distance", (
+            "The same counts by Levenshtein (solid, insertions and deletions allowed) and "
+            "Hamming distance (dashed, substitutions only): the gap is the copies that "
+            "only an edit distance finds."))[1],
+        _figured(plotting.dedup_survivors(table), "slimpajama_dedup_survivors",
+                 "SlimPajama: near-duplicates surviving exact-substring dedup", (
+            "Near-duplicates (within the scan's distance) sharing no n-token run with "
+            "their target, i.e. that exact-substring deduplication at length n would "
+            "keep. The y axis starts at the data (symlog, linear below 1, when some "
+            "counts are 0)."))[1],
+    )
 
 
 # ------------------------------------------------------------------------- report
 
+REPORT_TITLE = "mosaic_kedro report: the mosaic memory of language models"
 
-def _md_table(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "_(empty)_\n"
-    cols = [str(c) for c in frame.columns]
-    lines = [
-        "| " + " | ".join(cols) + " |",
-        "| " + " | ".join("---" for _ in cols) + " |",
+
+def _exact_rise(auc_table: pd.DataFrame, score: str) -> list[str]:
+    """Per model, the headline exact curve's mean AUC at its smallest and largest nu."""
+    exact = auc_table[(auc_table["kind"] == EXACT_KIND) & (auc_table["score"] == score)]
+    out = []
+    for model, group in exact.groupby("model", sort=True):
+        mean = group.groupby("nu")["auc"].mean().sort_index()
+        if len(mean) > 1:
+            out.append(f"{model}: the {score} AUC goes from {mean.iloc[0]:.3f} at nu = "
+                       f"{mean.index[0]:g} to {mean.iloc[-1]:.3f} at nu = {mean.index[-1]:g} "
+                       f"(a rise of {mean.iloc[-1] - mean.iloc[0]:+.3f}).")
+    return out
+
+
+def _run_facts(auc_table: pd.DataFrame, p: ReportingParams) -> list[str]:
+    fuzzy = auc_table[auc_table["family"] != "exact"]
+    members, non_members = sections.canary_counts(auc_table)
+    source = ("the paper's released per-seed AUCs (data/01_raw/published_aucs.csv)"
+              if p.input_layout == "published" else "this project's AUC table (mia pipeline)")
+    return [
+        f"Input: {source}",
+        f"Models: {', '.join(sorted(auc_table['model'].unique()))}",
+        f"Scores: {', '.join(sorted(auc_table['score'].unique()))} (headline: {p.headline_score})",
+        f"Seeds: {', '.join(str(s) for s in sorted(auc_table['seed'].unique()))}",
+        f"Canaries per AUC: {'/'.join(map(str, members))} members, "
+        f"{'/'.join(map(str, non_members))} non-members",
+        f"Fuzzy copies K: {sorted(fuzzy['num_copies'].unique().tolist())}",
+        f"Package versions: {sections.versions()}",
     ]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
 
 
-def _mean_std(mean: float, std: float, digits: int = 3) -> str:
-    if not np.isfinite(mean):
-        return str(mean)
-    return (
-        f"{mean:.{digits}f}"
-        if not np.isfinite(std)
-        else f"{mean:.{digits}f} ± {std:.{digits}f}"
-    )
+def _report_blocks(  # noqa: PLR0913
+    auc_table: pd.DataFrame, rho_table: pd.DataFrame, secondary: pd.DataFrame,
+    extraction: pd.DataFrame, training_metrics: pd.DataFrame, planted: pd.DataFrame,
+    throughput: dict[str, Any], parameters: dict[str, Any], p: ReportingParams,
+    figures: tuple[Block, ...],
+) -> list[Block]:
+    score = p.headline_score
+    zero = sections.step_zero_auc(training_metrics)
+    pct = sections.level(p.bootstrap.alpha)
+    summary = [*sections.rho_trend_sentences(rho_table, score, pct),
+               *_exact_rise(auc_table, score)]
+    if zero is not None:
+        summary.append(f"The attack's AUC at training step 0, before any injection, is "
+                       f"{zero['mean']:.3f}.")
+    grid = auc_table.groupby("kind")["value"].apply(
+        lambda v: ", ".join(str(x) for x in sorted(v.unique())))
+    departures = sections.departures_from_paper(
+        auc_table, p.input_layout == "published", parameters, p.departures)
+    main = [f for f in figures if not f["key"].startswith("slimpajama_")]
+    slim = [f for f in figures if f["key"].startswith("slimpajama_")]
+    return [
+        {"type": "h1", "text": REPORT_TITLE},
+        sections.p(
+            "rho is the number of exact copies one fuzzy copy is worth (SPEC §6): the "
+            "exact-copy AUC curve of each seed is smoothed (3-point moving average, "
+            "endpoints kept" + ("" if p.smooth else "; smoothing was OFF for this run")
+            + "), inverted at the fuzzy AUC, and rescaled by the number of fuzzy copies "
+            "K; rho is then averaged over seeds."),
+        {"type": "h2", "text": "Summary"},
+        {"type": "ul", "items": summary or ["No fuzzy condition in this run."]},
+        {"type": "h2", "text": "What was run"},
+        {"type": "ul", "items": _run_facts(auc_table, p)},
+        sections.p("Grid (kind: values):"),
+        sections.table(grid.reset_index().rename(columns={"value": "values"})),
+        {"type": "h2", "text": "Departures from the paper"},
+        {"type": "ul", "items": departures} if departures else sections.p("None detected."),
+        {"type": "h2", "text": "Figure 1 and the other figures"},
+        *main,
+        {"type": "h2", "text": "rho"},
+        *sections.rho_blocks(rho_table, p.std_ddof, p.bootstrap.model_dump()),
+        {"type": "h2", "text": "AUC"},
+        *sections.step_zero_blocks(training_metrics),
+        *sections.auc_blocks(auc_table, p.std_ddof),
+        {"type": "h2", "text": "Secondary experiments"},
+        *sections.secondary_blocks(secondary, score, p.std_ddof, pct),
+        {"type": "h2", "text": "Extraction"},
+        *sections.extraction_blocks(extraction, p.std_ddof),
+        {"type": "h2", "text": "SlimPajama: exact and fuzzy duplicates in a corpus"},
+        *slim,
+        *sections.slimpajama_blocks(planted, throughput),
+        {"type": "h2", "text": "Parameters"},
+        {"type": "code", "lang": "yaml",
+         "text": yaml.safe_dump(parameters, sort_keys=True, default_flow_style=False)},
+    ]
 
 
-def _seed_std(values: pd.Series, ddof: int) -> float:
-    """Standard deviation over seeds with ``ddof`` (NaN when too few seeds)."""
-    return float(np.std(values, ddof=ddof)) if len(values) > ddof else np.nan
-
-
-def _spread(ddof: int) -> str:
-    return ("population std over seeds (ddof 0, the paper's ±)" if ddof == 0
-            else "sample std over seeds (ddof 1)")
-
-
-def _auc_tables(auc_table: pd.DataFrame, ddof: int) -> str:
-    parts = []
-    stats = (
-        auc_table.groupby(["model", "kind", "value", "score"])["auc"]
-        .agg(mean="mean", std=lambda a: _seed_std(a, ddof))
-        .reset_index()
-    )
-    stats["cell"] = [_mean_std(m, s) for m, s in zip(stats["mean"], stats["std"])]
-    for model, group in stats.groupby("model", sort=True):
-        pivot = group.pivot(
-            index=["kind", "value"], columns="score", values="cell"
-        ).reset_index()
-        parts.append(f"**{model}** (mean ± {_spread(ddof)})\n\n" + _md_table(pivot))
-    return "\n".join(parts)
-
-
-def _rho_tables(rho_table: pd.DataFrame, ddof: int) -> str:
-    parts = []
-    cells = rho_table.assign(
-        cell=[
-            _mean_std(m, s) for m, s in zip(rho_table["rho_mean"], rho_table["rho_std"])
-        ]
-    )
-    for model, group in cells.groupby("model", sort=True):
-        pivot = group.pivot(
-            index=["kind", "value"], columns="score", values="cell"
-        ).reset_index()
-        n = group.groupby(["kind", "value"])["n_seeds"].max().reset_index(drop=True)
-        pivot["n_seeds"] = n.to_numpy()
-        parts.append(f"**{model}** (rho mean ± {_spread(ddof)})\n\n" + _md_table(pivot))
-    ci = rho_table.dropna(subset=["rho_ci_low", "rho_ci_high"])
-    if len(ci):
-        ci = ci.assign(
-            interval=[_interval(a, b) for a, b in zip(ci["rho_ci_low"], ci["rho_ci_high"])]
-        )
-        parts.append(
-            "Paired bootstrap 95 % intervals of the mean rho: each replicate resamples "
-            "the canary ids once (members and non-members) and uses that resample in "
-            "every condition that shares them, recomputes every AUC, smooths and "
-            "inverts the exact curve, and averages rho over seeds (percentile "
-            "interval):\n\n"
-            + _md_table(
-                ci[["model", "score", "kind", "value", "rho_mean", "interval"]].round(3)
-            )
-        )
-    return "\n".join(parts)
-
-
-def _secondary_section(secondary: pd.DataFrame, score: str, ddof: int) -> str:
-    if secondary.empty:
-        return "No secondary conditions (insertion, shuffle, top-k variants) in this run.\n"
-    parts = []
-    sel = secondary[secondary["score"] == score]
-    for family, group in sel.groupby("family", sort=True):
-        cols = [c for c in ("strategy", "top_k", "R", "n", "x", "tau")
-                if group[c].notna().any()]
-        shown = group.assign(
-            rho=[_mean_std(m, s) for m, s in zip(group["rho_mean"], group["rho_std"])],
-            interval=[_interval(a, b) for a, b in zip(group["rho_ci_low"],
-                                                      group["rho_ci_high"])])
-        parts.append(
-            f"**{family}** ({score}; rho mean ± {_spread(ddof)}, paired 95 % "
-            "bootstrap interval)\n\n"
-            + _md_table(shown[["model", *cols, "auc_mean", "rho", "interval", "n_seeds"]]
-                        .round(3)))
-    return "\n".join(parts)
-
-
-def _interval(low: float, high: float) -> str:
-    return "" if pd.isna(low) or pd.isna(high) else f"[{low:.3f}, {high:.3f}]"
-
-
-def _extraction_section(extraction: pd.DataFrame, ddof: int) -> str:
-    if extraction.empty:
-        return "No extraction results in this run (mia.extraction.enabled: false).\n"
-    shown = extraction.assign(
-        bleu=[_mean_std(m, s, 2) for m, s in zip(extraction["bleu_mean"],
-                                                  extraction["bleu_std"])],
-        token_edit_similarity=[_mean_std(m, s) for m, s in zip(
-            extraction["token_edit_similarity_mean"], extraction["token_edit_similarity_std"])])
-    return (
-        "Each trained model is prompted with the first half of every member canary and "
-        "greedy-decodes as many tokens as the second half; the continuation is compared "
-        "with the true suffix by sacrebleu sentence BLEU (0-100) and token edit "
-        f"similarity (1 - Levenshtein / max length); mean over canaries ± {_spread(ddof)}."
-        "\n\n" + _md_table(shown[["model", "kind", "value", "bleu", "token_edit_similarity",
-                                   "exact_match_rate", "n_canaries", "n_seeds"]].round(3)))
-
-
-def _versions() -> str:
-    found = []
-    for name in VERSIONED_PACKAGES:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} (not installed)")
-    return ", ".join(found)
-
-
-def departures_from_paper(auc_table: pd.DataFrame, p: ReportingParams) -> list[str]:
-    """Plain statements of where the run departs from the paper."""
-    notes = []
-    if p.input_layout == "published":
-        notes.append(
-            "Computed from the paper's released per-seed AUCs (data/01_raw/published_aucs.csv): "
-            "no model was trained or scored here, so there are no AUC confidence intervals, "
-            "TPR values, ROC curves, training curves, Levenshtein distances or bootstrap "
-            "intervals for rho (the paper released none of these)."
-        )
-    others = sorted(set(auc_table["model"]) - set(PAPER_MODELS))
-    if others:
-        notes.append(
-            f"Target model(s) {others} are not the paper's ({', '.join(PAPER_MODELS)}): "
-            "a tiny target memorizes differently, so compare trends, not values."
-        )
-    kinds = sorted(set(auc_table["kind"]) - {EXACT_KIND})
-    if any("clm" in k for k in kinds):
-        notes.append(
-            "Fuzzy copies use a causal replacer (`clm`: the generator's top-k next-token "
-            "predictions from the left context) instead of the paper's masked LM (roberta-base)."
-        )
-    seeds = auc_table.groupby("model")["seed"].nunique()
-    if (seeds < 5).any():
-        notes.append(f"Fewer seeds than the paper's 5: {seeds.to_dict()}.")
-    return notes + list(p.departures)
-
-
-def write_report(  # noqa: PLR0914
+def write_report(  # noqa: PLR0913
     auc_table: pd.DataFrame,
     rho_table: pd.DataFrame,
     secondary: pd.DataFrame,
     extraction: pd.DataFrame,
+    training_metrics: Any,
+    slimpajama_planted_check: Any,
+    slimpajama_throughput: Any,
     parameters: dict[str, Any],
     params: dict[str, Any],
-    *figures: dict[str, str],
-) -> str:
-    """The Markdown report: what was run (models, grid, seeds, parameters, versions),
-    departures from the paper, AUC and rho tables, secondary and extraction tables,
-    and every figure
-    embedded as a PNG data URI (the file stands alone)."""
+    *figures: Block,
+) -> tuple[str, str, dict[str, Figure]]:
+    """The report, twice: Markdown linking the figure files (``report``), one
+    self-contained HTML page with them embedded (``report_html``), and the figure
+    files the Markdown links (``report_figures``: ``<key>-<hash>.png``). Contents: a
+    summary (rho's trend with R, the exact curve's rise, the AUC at step 0), what was
+    run, departures, every figure with a caption, rho with its intervals and method,
+    AUC, secondary, extraction and SlimPajama tables, the parameters."""
     p = _params(params)
     if p.input_layout == "published":  # the project's grid did not make these AUCs
         parameters = {"reporting": params}
-    grid = auc_table.groupby("kind")["value"].apply(
-        lambda v: ", ".join(str(x) for x in sorted(v.unique()))
-    )
-    seeds = ", ".join(str(s) for s in sorted(auc_table["seed"].unique()))
-    fig_md = "\n".join(
-        f"### {f['title']}\n\n![{f['title']}]({f['uri']})\n" for f in figures
-    )
-    departures = departures_from_paper(auc_table, p)
-    source = (
-        "the paper's released per-seed AUCs (data/01_raw/published_aucs.csv)"
-        if p.input_layout == "published"
-        else "this project's AUC table (mia pipeline)"
-    )
-    sections = [
-        "# mosaic_kedro report: the mosaic memory of language models\n",
-        "rho is the number of exact copies one fuzzy copy is worth (SPEC §6): the exact-copy "
-        "AUC curve of each seed is smoothed (3-point moving average, endpoints kept"
-        + ("" if p.smooth else "; smoothing was OFF for this run")
-        + "), inverted at the fuzzy AUC, and rescaled by the number of fuzzy copies K; "
-        "rho is then averaged over seeds.\n",
-        "## What was run\n",
-        f"- Input: {source}\n"
-        f"- Models: {', '.join(sorted(auc_table['model'].unique()))}\n"
-        f"- Scores: {', '.join(sorted(auc_table['score'].unique()))} (headline: {p.headline_score})\n"
-        f"- Seeds: {seeds}\n"
-        f"- Fuzzy copies K: {sorted(auc_table.loc[auc_table['kind'] != EXACT_KIND, 'num_copies'].unique().tolist())}\n"
-        f"- Package versions: {_versions()}\n",
-        "Grid (kind: values):\n\n"
-        + _md_table(grid.reset_index().rename(columns={"value": "values"})),
-        "## Departures from the paper\n",
-        ("\n".join(f"- {d}" for d in departures) if departures else "None detected.")
-        + "\n",
-        f"## Figure 1 and the other figures\n\n{fig_md}",
-        "## rho\n\n" + _rho_tables(rho_table, p.std_ddof),
-        "## AUC\n\n" + _auc_tables(auc_table, p.std_ddof),
-        "## Secondary experiments\n\n"
-        + _secondary_section(secondary, p.headline_score, p.std_ddof),
-        "## Extraction\n\n" + _extraction_section(extraction, p.std_ddof),
-        "## Parameters\n\n```yaml\n"
-        + yaml.safe_dump(parameters, sort_keys=True, default_flow_style=False)
-        + "```\n",
-    ]
-    return "\n".join(sections)
+    throughput = slimpajama_throughput if isinstance(slimpajama_throughput, dict) else {}
+    blocks = _report_blocks(auc_table, rho_table, secondary, extraction,
+                            _frame(training_metrics), _frame(slimpajama_planted_check),
+                            throughput, parameters, p, figures)
+    files = report_render.figure_files(blocks)
+    return (report_render.render_markdown(blocks, files, p.markdown_figure_dir),
+            report_render.render_html(blocks, files, REPORT_TITLE),
+            {name: fig for name, (fig, _) in files.items()})

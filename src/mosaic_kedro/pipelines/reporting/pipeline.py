@@ -2,9 +2,10 @@
 
 auc_table -> rho per seed -> rho table (+ bootstrap intervals from mia_scores)
 -> figures (AUC vs nu, AUC vs R, rho vs R, rho vs Levenshtein, ROC, training curves)
--> secondary tables -> report.md. Every figure node also returns an embeddable copy
-(a PNG data URI in memory) that the report node takes, since Kedro's matplotlib
-dataset is write-only.
++ the SlimPajama figures -> secondary tables -> the report: report.md (figures linked
+from report_figures/) and a self-contained report.html. Every figure node also
+returns its report block (the figure and a caption, in memory) that the report node
+takes, since Kedro's matplotlib dataset is write-only.
 """
 
 from __future__ import annotations
@@ -52,13 +53,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.plot_auc_vs_nu,
-                "reporting_auc_table",
+                ["reporting_auc_table", "rho_table", PARAMS],
                 ["auc_vs_nu_figure", "auc_vs_nu_embed"],
                 name="plot_auc_vs_nu",
             ),
             node(
                 nodes.plot_auc_vs_r,
-                "reporting_auc_table",
+                ["reporting_auc_table", PARAMS],
                 ["auc_vs_r_figure", "auc_vs_r_embed"],
                 name="plot_auc_vs_r",
             ),
@@ -94,9 +95,16 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.plot_training_curves,
-                "training_metrics",
+                ["training_metrics", "reporting_auc_table"],
                 ["training_curves_figure", "training_curves_embed"],
                 name="plot_training_curves",
+            ),
+            node(
+                nodes.plot_slimpajama,
+                "slimpajama_near_duplicates",
+                ["slimpajama_near_dups_embed", "slimpajama_lev_vs_hamming_embed",
+                 "slimpajama_dedup_survivors_embed"],
+                name="plot_slimpajama_for_report",
             ),
             node(
                 nodes.write_report,
@@ -105,6 +113,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "rho_table",
                     "secondary_tables",
                     "extraction_table",
+                    "training_metrics",
+                    "slimpajama_planted_check",
+                    "slimpajama_throughput",
                     "parameters",
                     PARAMS,
                     "rho_vs_r_embed",
@@ -114,8 +125,11 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "roc_embed",
                     "training_curves_embed",
                     "extraction_embed",
+                    "slimpajama_near_dups_embed",
+                    "slimpajama_lev_vs_hamming_embed",
+                    "slimpajama_dedup_survivors_embed",
                 ],
-                "report",
+                ["report", "report_html", "report_figures"],
                 name="write_report",
             ),
         ]
