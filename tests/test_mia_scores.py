@@ -167,6 +167,9 @@ def test_leakage_metrics(tiny):
     non = [list(rng.integers(0, vocab, 12)) for _ in range(4)]
     out = leakage_metrics(tiny.model, tiny.tokenizer, members, non)
     assert 0 <= out["auc_loss"] <= 1 and out["ppl_members"] > 1
+    oracle = [np.exp(-np.mean(s.logprobs)) for s in score_sequences(tiny.model, members)]
+    assert out["ppl_members_median"] == pytest.approx(np.median(oracle), rel=1e-5)
+    assert out["ppl_members"] == pytest.approx(np.mean(oracle), rel=1e-5)
 
 
 def test_score_table_without_optional_passes():

@@ -3,7 +3,8 @@
 Every ``eval_steps`` optimizer steps (and before the first and after the last) it scores
 the member and non-member canaries with :func:`mosaic_kedro.models.score_sequences`,
 and records the loss-attack AUC (members positive, see :mod:`mosaic_kedro.mia_scores`)
-and the mean member / non-member perplexity. The values are also put into the
+and the mean and median member / non-member perplexity (the median is what the report
+draws: one canary the model has not learned can dominate a mean of perplexities). The values are also put into the
 Trainer's log, so W&B / MLflow / TensorBoard receive them when ``report_to`` asks.
 Nothing is caught: a failure while evaluating stops the training.
 """
@@ -23,7 +24,8 @@ from mosaic_kedro.models import pad_id, perplexity, score_sequences
 
 logger = logging.getLogger(__name__)
 
-METRIC_COLUMNS = ["condition", "step", "auc_loss", "ppl_members", "ppl_non_members"]
+METRIC_COLUMNS = ["condition", "step", "auc_loss", "ppl_members", "ppl_non_members",
+                  "ppl_members_median", "ppl_non_members_median"]
 
 
 def leakage_metrics(
@@ -35,7 +37,7 @@ def leakage_metrics(
     batch_size: int = 32,
     prepend_bos: bool = False,
 ) -> dict[str, float]:
-    """Loss-attack AUC and mean perplexities of members and non-members."""
+    """Loss-attack AUC and mean / median perplexities of members and non-members."""
     seqs = [with_bos(t, tokenizer, prepend_bos) for t in [*members, *non_members]]
     was_training = model.training
     model.eval()
@@ -49,6 +51,8 @@ def leakage_metrics(
         "auc_loss": auc(ppl, is_member),
         "ppl_members": float(ppl[is_member].mean()),
         "ppl_non_members": float(ppl[~is_member].mean()),
+        "ppl_members_median": float(np.median(ppl[is_member])),
+        "ppl_non_members_median": float(np.median(ppl[~is_member])),
     }
     if not all(math.isfinite(v) for v in values.values()):
         raise FloatingPointError(f"non-finite leakage metrics {values}")

@@ -9,6 +9,7 @@ import pytest
 from mosaic_kedro.params import ParameterError
 from mosaic_kedro.pipelines.training import nodes
 from mosaic_kedro.pipelines.training.pipeline import build
+from mosaic_kedro.training_callback import METRIC_COLUMNS
 
 
 def test_bad_parameter_names_the_key():
@@ -32,8 +33,10 @@ def test_fingerprint_follows_settings_and_data():
 def test_gather_keeps_columns_and_handles_empty():
     frame = pd.DataFrame([{"condition": "a", "step": 0, "auc_loss": 0.5, "ppl_members": 2.0,
                            "ppl_non_members": 2.0}])
-    assert len(nodes.gather_training_metrics(frame, frame)) == 2
-    assert list(nodes.gather_training_metrics().columns) == list(frame.columns)
+    gathered = nodes.gather_training_metrics(frame, frame)
+    assert len(gathered) == 2 and list(gathered.columns) == METRIC_COLUMNS
+    assert gathered["ppl_members_median"].isna().all()  # older metrics: no median
+    assert list(nodes.gather_training_metrics().columns) == METRIC_COLUMNS
 
 
 def test_one_namespace_per_condition():

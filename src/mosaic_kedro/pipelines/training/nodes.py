@@ -77,7 +77,7 @@ def train_target_model(
     the leakage callback) and ``params:training`` (read directly, so
     ``--namespaces=<condition>`` runs alone). Outputs: the trained
     model with its tokenizer, and the metrics history (``condition, step, auc_loss,
-    ppl_members, ppl_non_members``). Chunks are shuffled with the condition's seed;
+    ppl_members, ppl_non_members`` and their ``_median``). Chunks are shuffled with the condition's seed;
     checkpoints go to ``<checkpoint_root>/<condition>/checkpoints/<fingerprint>``.
     """
     p = parse_params(TrainingParams, params, "training")
@@ -115,4 +115,5 @@ def gather_training_metrics(*histories: pd.DataFrame) -> pd.DataFrame:
     frames = [h for h in histories if h is not None and len(h)]
     if not frames:
         return pd.DataFrame(columns=METRIC_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[METRIC_COLUMNS]
+    # reindex: metrics written before the median columns existed keep NaN there
+    return pd.concat(frames, ignore_index=True).reindex(columns=METRIC_COLUMNS)
