@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from mosaic_kedro import lm_training
@@ -57,3 +58,90 @@ def test_collator_pads_without_a_pad_token_and_ignores_padding():
     assert batch["input_ids"].tolist() == [[1, 2, 3], [5, 4, 5]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     assert batch["labels"].tolist() == [[1, 2, 3], [5, 4, -100]]  # a real 5 is a label
+
+
+class _Crash(RuntimeError):
+    pass
+
+
+def _crash_at(step):
+    """A callback that raises at the start of the step after ``step`` (a killed run)."""
+    from transformers import TrainerCallback
+
+    class _CrashAt(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            if state.global_step == step:
+                raise _Crash(f"interrupted after step {step}")
+
+    return _CrashAt()
+
+
+def _leakage_run(tokenizer, texts, out_dir, *, crash_at=None):
+    """6 steps, checkpoints every 2, the leakage callback every step; (model, table)."""
+    from mosaic_kedro.training_callback import make_leakage_callback
+
+    model = lm_training.tiny_gpt2(tokenizer, n_layer=1, n_embd=16, n_head=2,
+                                  n_positions=64, seed=0)
+    tokens = lm_training.encode_books(tokenizer, texts)
+    chunks = lm_training.chunk_books(tokens, 32, seed=5)[:24]
+    members = [list(c) for c in chunks[:4]]  # trained on
+    non_members = [t[-32:] for t in lm_training.encode_books(tokenizer, [t[-3000:] for t in texts])]
+    callback = make_leakage_callback("c", tokenizer, members, non_members, eval_steps=1)
+    extra = [] if crash_at is None else [_crash_at(crash_at)]
+    lm_training.train_causal_lm(model, tokenizer, chunks, output_dir=out_dir, learning_rate=1e-3,
+                                batch_size=4, seed=5, save_steps=2, logging_steps=100,
+                                device="cpu", callbacks=[callback, *extra])
+    return model, callback.table()
+
+
+def test_a_resumed_run_keeps_the_leakage_history_and_its_weights(
+        tiny_tokenizer, sample_texts, tmp_path, caplog):
+    import logging
+
+    import pandas as pd
+    from safetensors.torch import load_file
+    from transformers.trainer_utils import get_last_checkpoint
+
+    texts = [t[:20000] for t in sample_texts]
+    _, full = _leakage_run(tiny_tokenizer, texts, tmp_path / "full")
+    assert full["step"].tolist() == list(range(7))
+
+    out = tmp_path / "resumed"
+    try:
+        _leakage_run(tiny_tokenizer, texts, out, crash_at=3)  # checkpoint-2 is the last
+    except _Crash:
+        pass
+    else:
+        raise AssertionError("the crash callback did not interrupt the run")
+    assert get_last_checkpoint(str(out)).endswith("checkpoint-2")
+    _, resumed = _leakage_run(tiny_tokenizer, texts, out)
+    pd.testing.assert_frame_equal(resumed, full, rtol=1e-5)
+
+    # a finished run rerun: resumes from its last checkpoint, trains nothing
+    with caplog.at_level(logging.INFO):
+        model, again = _leakage_run(tiny_tokenizer, texts, out)
+    pd.testing.assert_frame_equal(again, full, rtol=1e-5)
+    assert "There were missing keys" not in caplog.text
+    assert "lm_head.weight" in caplog.text  # explained at INFO instead
+
+    # the weights are the checkpoint's, lm_head still tied to the input embeddings
+    last = get_last_checkpoint(str(out))
+    saved = load_file(f"{last}/model.safetensors")
+    assert "lm_head.weight" not in saved  # why the Trainer would have warned
+    state = model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in saved.items())
+    assert model.lm_head.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    assert torch.equal(state["lm_head.weight"], saved["transformer.wte.weight"])
+
+
+def test_history_file_is_replaced_whole_and_read_up_to_the_step(tmp_path):
+    from mosaic_kedro.training_callback import HISTORY_FILE, load_history, save_history
+
+    assert load_history(tmp_path, 5) is None  # a checkpoint written before histories
+    save_history([{"step": 0}], tmp_path)
+    save_history([{"step": 0}, {"step": 4}, {"step": 6}], tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [HISTORY_FILE]  # no temp file left
+    assert load_history(tmp_path, 4) == [{"step": 0}, {"step": 4}]
+    (tmp_path / HISTORY_FILE).write_text('[{"step": 0}, {"st')
+    with pytest.raises(ValueError, match="not valid JSON.*delete"):
+        load_history(tmp_path, 4)

@@ -154,6 +154,50 @@ def make_throughput_callback(tokens_per_step: int) -> Any:
     return _Throughput()
 
 
+def tied_parameter_names(model: Any) -> dict[str, str]:
+    """``{tied: source}`` parameter names that share one tensor (``lm_head.weight`` ->
+    the input embeddings in a tied-embedding model), as ``model`` is now.
+
+    Safetensors stores a shared tensor once, so a checkpoint holds the source and not
+    the tied name; loading the source fills both.
+    """
+    named = dict(model.named_parameters(remove_duplicate=False))
+    first: dict[int, str] = {}
+    tied = {}
+    for name, param in named.items():
+        source = first.setdefault(id(param), name)
+        if source != name:
+            tied[name] = source
+    return tied
+
+
+def _make_trainer(**kwargs: Any) -> Any:
+    """A ``Trainer`` that does not warn about tied weights a checkpoint never holds.
+
+    On resume the Trainer loads ``model.safetensors`` with ``strict=False`` and warns
+    about every missing key; for a tied-embedding model that is ``lm_head.weight``,
+    which safetensors drops because it is the input embedding's tensor. The load
+    fills that shared tensor, so the weight is restored: the key is checked to still
+    be tied and only logged (at INFO); any other missing key keeps the warning.
+    """
+    from transformers import Trainer
+
+    class _TiedAwareTrainer(Trainer):
+        def _issue_warnings_after_load(self, load_result: Any) -> None:
+            tied = tied_parameter_names(self.model)
+            restored = [k for k in load_result.missing_keys
+                        if k in tied and tied[k] not in load_result.missing_keys]
+            if restored:
+                logger.info("checkpoint holds %s through the tied %s (safetensors stores a "
+                            "shared tensor once); restored", restored,
+                            sorted({tied[k] for k in restored}))
+                missing = [k for k in load_result.missing_keys if k not in restored]
+                load_result = load_result._replace(missing_keys=missing)
+            super()._issue_warnings_after_load(load_result)
+
+    return _TiedAwareTrainer(**kwargs)
+
+
 def train_causal_lm(
     model: Any,
     tokenizer: Any,
@@ -181,7 +225,7 @@ def train_causal_lm(
     tokenizer is not changed). With ``save_steps > 0`` checkpoints go to
     ``output_dir`` and a rerun resumes from the last one.
     """
-    from transformers import Trainer, TrainingArguments
+    from transformers import TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
     use_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
@@ -209,7 +253,7 @@ def train_causal_lm(
         dataloader_num_workers=0,
         train_sampling_strategy="sequential",
     )
-    trainer = Trainer(
+    trainer = _make_trainer(
         model=model,
         args=args,
         train_dataset=ChunkDataset(chunks),

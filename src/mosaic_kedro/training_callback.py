@@ -7,13 +7,21 @@ and the mean and median member / non-member perplexity (the median is what the r
 draws: one canary the model has not learned can dominate a mean of perplexities). The values are also put into the
 Trainer's log, so W&B / MLflow / TensorBoard receive them when ``report_to`` asks.
 Nothing is caught: a failure while evaluating stops the training.
+
+The history travels with the Trainer's checkpoints: every save writes it as
+``leakage_history.json`` into the checkpoint directory (atomically), and a run resumed
+from ``checkpoint-N`` starts from that file's rows up to step N, so its final table is
+the uninterrupted run's.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +34,32 @@ logger = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ["condition", "step", "auc_loss", "ppl_members", "ppl_non_members",
                   "ppl_members_median", "ppl_non_members_median"]
+
+HISTORY_FILE = "leakage_history.json"
+
+
+def save_history(rows: Sequence[dict[str, Any]], checkpoint_dir: str | Path) -> Path:
+    """Write ``rows`` as JSON into ``checkpoint_dir`` (temp name + rename: atomic)."""
+    path = Path(checkpoint_dir) / HISTORY_FILE
+    tmp = path.with_name(f".{HISTORY_FILE}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(list(rows), indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_history(checkpoint_dir: str | Path, step: int) -> list[dict[str, Any]] | None:
+    """The rows saved with ``checkpoint_dir`` up to ``step``; ``None`` when it has none."""
+    path = Path(checkpoint_dir) / HISTORY_FILE
+    if not path.is_file():
+        return None
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"the leakage history {path} is not valid JSON ({exc}); delete {Path(checkpoint_dir)} "
+            "to resume from the checkpoint before it, or its parent folder to retrain from scratch"
+        ) from exc
+    return [row for row in rows if int(row["step"]) <= step]
 
 
 def leakage_metrics(
@@ -88,7 +122,25 @@ def make_leakage_callback(
             return values
 
         def on_train_begin(self, args, state, control, model=None, **kwargs):  # noqa: D102
+            if state.global_step > 0:  # resumed from output_dir/checkpoint-<step>
+                checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                rows = load_history(checkpoint, state.global_step)
+                if rows is not None:
+                    self.history = rows
+                    logger.info("%s: resumed the leakage history (%d rows up to step %d) from %s",
+                                condition, len(rows), state.global_step, checkpoint)
+                    return
+                logger.warning(
+                    "%s: checkpoint %s has no %s, so the training-time metrics before step %d "
+                    "are lost (the table starts at the resumed step); delete %s to retrain "
+                    "from scratch with a complete history",
+                    condition, checkpoint, HISTORY_FILE, state.global_step, args.output_dir)
             self._measure(state, model)
+
+        def on_save(self, args, state, control, **kwargs):  # noqa: D102
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if checkpoint.is_dir():
+                save_history(self.history, checkpoint)
 
         def bind_trainer(self, trainer: Any) -> None:
             """Called by ``train_causal_lm``: lets the metrics reach ``report_to``."""
