@@ -101,3 +101,59 @@ def test_embedded_smollm2_loads_and_scores():
     lp = models.score_sequences(loaded.model, [ids])[0].logprobs
     # A real language model finds fluent English far likelier than uniform.
     assert models.perplexity(lp) < loaded.model.config.vocab_size / 50
+
+
+@pytest.fixture
+def saved_base_target(tiny_lm, tmp_path):
+    """The tiny model saved where the preparation pipeline puts the base target."""
+    path = tmp_path / "data" / "06_models" / "base_target"
+    tiny_lm.model.save_pretrained(path)
+    tiny_lm.tokenizer.save_pretrained(path)
+    return path
+
+
+def _truncate(file):
+    data = file.read_bytes()
+    file.write_bytes(data[: len(data) // 2])
+
+
+PREPARATION_FIX = ("Fix: rebuild it with `kedro run --pipelines=preparation` (its node "
+                   "prepare_base_model writes")
+
+
+def test_local_model_without_config_gets_local_advice(saved_base_target):
+    (saved_base_target / "config.json").unlink()
+    spec = ModelSpec(name_or_path=str(saved_base_target))
+    for load in (models.load_causal_lm, models.check_available):
+        with pytest.raises(ModelNotAvailableError) as info:
+            load(spec)
+        message = str(info.value)
+        assert f"local directory '{saved_base_target}': config.json is missing" in message
+        assert PREPARATION_FIX in message
+        assert "huggingface-cli" not in message
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "tokenizer.json", "tokenizer_config.json"])
+def test_truncated_local_model_file_is_named(saved_base_target, name):
+    _truncate(saved_base_target / name)
+    spec = ModelSpec(name_or_path=str(saved_base_target))
+    for load in (models.load_causal_lm, models.check_available):
+        with pytest.raises(ModelNotAvailableError) as info:
+            load(spec)
+        message = str(info.value)
+        assert f"'{saved_base_target}': {name} is truncated or corrupt" in message
+        assert PREPARATION_FIX in message
+        assert "huggingface-cli" not in message
+
+
+def test_intact_local_model_still_loads(saved_base_target, tiny_lm):
+    loaded = models.load_causal_lm(ModelSpec(name_or_path=str(saved_base_target), device="cpu"))
+    assert torch.equal(loaded.model.lm_head.weight, tiny_lm.model.lm_head.weight)
+
+
+def test_rebuild_advice_names_the_run_that_makes_the_directory():
+    assert "--pipelines=preparation" in models.rebuild_advice("data/06_models/generator")
+    assert "prepare_mlm_model" in models.rebuild_advice("/x/data/06_models/mlm_model")
+    target = models.rebuild_advice("data/06_models/iso_r1/target_model/2026-01-01/target_model")
+    assert "`kedro run --pipelines=training --namespaces=iso_r1`" in target
+    assert "save_pretrained" in models.rebuild_advice("/home/me/my-model")

@@ -145,14 +145,101 @@ def _common_kwargs(spec: ModelSpec) -> dict[str, Any]:
     }
 
 
-def _check_local(spec: ModelSpec) -> None:
+# The project's own model directories (conf/base/catalog_*.yml) and what rebuilds them.
+_PREPARATION_MODELS = {"generator": "prepare_generator", "base_target": "prepare_base_model",
+                       "mlm_model": "prepare_mlm_model"}
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
+_JSON_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json")
+
+
+def rebuild_advice(path: str | Path) -> str:
+    """How to remake the model directory ``path``: the kedro run for the project's own
+    ``06_models`` directories, re-saving for any other."""
+    parts = Path(path).parts
+    if "06_models" in parts[:-1]:
+        i = len(parts) - 1 - parts[::-1].index("06_models")
+        name = parts[i + 1]
+        if name in _PREPARATION_MODELS:
+            return (f"rebuild it with `kedro run --pipelines=preparation` (its node "
+                    f"{_PREPARATION_MODELS[name]} writes {Path(*parts[:i + 2])}; add the "
+                    "--env of this run)")
+        if len(parts) > i + 2 and parts[i + 2] == "target_model":
+            return (f"rebuild it with `kedro run --pipelines=training --namespaces={name}` "
+                    "(add the --env of this run), or delete that version folder to load "
+                    "the previous version")
+    return ("save the model there again (`save_pretrained` of the model and its tokenizer) "
+            "or point name_or_path at a complete model directory")
+
+
+def _local_error(path: Path, kind: str, problem: str) -> ModelNotAvailableError:
+    return ModelNotAvailableError(
+        f"cannot load {kind} from the local directory '{path}': {problem}. "
+        f"Fix: {rebuild_advice(path)}."
+    )
+
+
+def _check_json(file: Path, kind: str) -> None:
+    import json
+
+    try:
+        json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _local_error(file.parent, kind,
+                           f"{file.name} is truncated or corrupt (not valid JSON: {exc})") from exc
+
+
+def _check_safetensors(file: Path, kind: str) -> None:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            handle.keys()
+    except Exception as exc:  # SafetensorError derives from Exception only
+        raise _local_error(file.parent, kind,
+                           f"{file.name} is truncated or corrupt ({exc})") from exc
+
+
+def _check_local(spec: ModelSpec, kind: str = "model", *, weights: bool = True) -> None:
+    """Check a local model directory file by file before transformers reads it, so a
+    missing or damaged file is named with the run that rebuilds it (not hub advice)."""
     path = Path(spec.name_or_path).expanduser()
     if not path.is_dir():
         raise ModelNotAvailableError(
-            f"cannot load model from local path '{spec.name_or_path}': the directory "
-            "does not exist. Fix: run the `preparation` pipeline (`kedro run "
-            "--pipelines=preparation`) or point name_or_path at a model directory."
+            f"cannot load {kind} from local path '{spec.name_or_path}': the directory "
+            f"does not exist. Fix: {rebuild_advice(path)}."
         )
+    if not any((path / name).is_file() for name in _TOKENIZER_FILES):
+        raise _local_error(path, kind,
+                           f"the tokenizer is missing (no {', '.join(_TOKENIZER_FILES)})")
+    for name in _JSON_FILES:
+        if (path / name).is_file():
+            _check_json(path / name, kind)
+    if not weights:
+        return
+    if not (path / "config.json").is_file():
+        raise _local_error(path, kind, "config.json is missing")
+    _check_json(path / "config.json", kind)
+    found = next((name for name in _WEIGHT_FILES if (path / name).is_file()), None)
+    if found is None:
+        raise _local_error(path, kind, f"no weights file (one of {', '.join(_WEIGHT_FILES)})")
+    if found == "model.safetensors":
+        _check_safetensors(path / found, kind)
+    elif found.endswith(".index.json"):
+        import json
+
+        _check_json(path / found, kind)
+        shards = sorted(set(json.loads((path / found).read_text())["weight_map"].values()))
+        for shard in shards:
+            if not (path / shard).is_file():
+                raise _local_error(path, kind, f"{shard} (named in {found}) is missing")
+            _check_safetensors(path / shard, kind)
+
+
+def _local_load_error(spec: ModelSpec, kind: str, exc: Exception) -> ModelNotAvailableError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return _local_error(Path(spec.name_or_path).expanduser(), kind,
+                        f"transformers could not read it [{reason}]")
 
 
 def smollm2_gguf_path() -> Path:
@@ -199,10 +286,12 @@ def load_tokenizer(spec: ModelSpec) -> Any:
         path = smollm2_gguf_path()
         return AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     if spec.is_local:
-        _check_local(spec)
+        _check_local(spec, "tokenizer", weights=False)
     try:
         return AutoTokenizer.from_pretrained(spec.name_or_path, **_common_kwargs(spec))
     except (OSError, ValueError) as exc:
+        if spec.is_local:
+            raise _local_load_error(spec, "tokenizer", exc) from exc
         raise _hub_error(spec, "tokenizer", exc) from exc
 
 
@@ -216,7 +305,7 @@ def _load(spec: ModelSpec, auto_class: Any, kind: str) -> LoadedModel:
         loaded = load_embedded_smollm2()
         return LoadedModel(loaded.model, loaded.tokenizer, spec)
     if spec.is_local:
-        _check_local(spec)
+        _check_local(spec, kind)
     device = resolve_device(spec.device)
     dtype = resolve_dtype(spec.dtype, device)
     tokenizer = load_tokenizer(spec)
@@ -224,8 +313,12 @@ def _load(spec: ModelSpec, auto_class: Any, kind: str) -> LoadedModel:
         model = auto_class.from_pretrained(
             spec.name_or_path, dtype=dtype, use_safetensors=None, **_common_kwargs(spec)
         )
-    except (OSError, ValueError) as exc:
-        raise _hub_error(spec, kind, exc) from exc
+    except Exception as exc:  # safetensors raises its own SafetensorError
+        if spec.is_local:
+            raise _local_load_error(spec, kind, exc) from exc
+        if isinstance(exc, (OSError, ValueError)):
+            raise _hub_error(spec, kind, exc) from exc
+        raise
     model.to(device)
     model.eval()
     return LoadedModel(model, tokenizer, spec)
@@ -246,7 +339,8 @@ def load_masked_lm(spec: ModelSpec) -> LoadedModel:
 
 
 def check_available(spec: ModelSpec) -> None:
-    """Fail fast if ``spec`` cannot be loaded here, without loading the weights."""
+    """Fail fast if ``spec`` cannot be loaded here, without loading the weights (a local
+    directory has its files checked: present, JSON parsing, safetensors headers)."""
     from transformers import AutoConfig
 
     if spec.is_embedded:
@@ -257,6 +351,8 @@ def check_available(spec: ModelSpec) -> None:
     try:
         AutoConfig.from_pretrained(spec.name_or_path, **_common_kwargs(spec))
     except (OSError, ValueError) as exc:
+        if spec.is_local:
+            raise _local_load_error(spec, "model", exc) from exc
         raise _hub_error(spec, "model", exc) from exc
 
 
