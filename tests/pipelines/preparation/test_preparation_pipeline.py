@@ -38,9 +38,45 @@ def test_books_split_and_tiny_base_model():
 
 
 def test_hub_target_is_checked_not_loaded():
-    config = nodes.validate_params({**TINY, "target": {"name_or_path": "EleutherAI/gpt-neo-1.3B"}})
+    params = {**TINY, "target": {"name_or_path": "EleutherAI/gpt-neo-1.3B"}}
+    with pytest.raises(ModelNotAvailableError, match="gpt-neo-1.3B"):
+        nodes.validate_params(params)  # before any node writes
+    config = nodes.PreparationParams.model_validate(params).model_dump()
     with pytest.raises(ModelNotAvailableError, match="gpt-neo-1.3B"):
         nodes.prepare_base_model(None, config)
+
+
+def test_every_named_model_is_checked_before_the_books_are_written():
+    specs = nodes.model_specs(nodes.PreparationParams.model_validate(
+        {"generator": {"name_or_path": "g/g"}, "target": {"name_or_path": "t/t"},
+         "mlm_model": {"name_or_path": "m/m"}}))
+    assert [s.name_or_path for s in specs] == ["g/g", "t/t", "m/m"]
+    assert nodes.model_specs(nodes.PreparationParams.model_validate(
+        {"mlm_model": {"tiny": {}}}))[0].is_embedded  # the embedded generator only
+    for name in ("generator", "target", "mlm_model"):
+        with pytest.raises(ModelNotAvailableError, match="no/such-model"):
+            nodes.validate_params({name: {"name_or_path": "no/such-model"}})
+
+
+def _files(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_offline_paper_run_fails_before_writing(project_copy):
+    """``kedro run --env paper --pipelines=preparation`` without the hub models: the
+    model check fails first and the earlier books file is byte-identical."""
+    from kedro.framework.project import configure_project
+    from kedro.framework.session import KedroSession
+
+    books = project_copy / "data" / "01_raw" / "books.parquet"
+    books.parent.mkdir(parents=True)
+    books.write_bytes(b"an earlier run's books")
+    before = _files(project_copy / "data")
+    configure_project("mosaic_kedro")
+    with KedroSession.create(project_path=project_copy, env="paper") as session:
+        with pytest.raises(ModelNotAvailableError, match="meta-llama/Llama-2-7b-hf"):
+            session.run(pipeline_names=["preparation"])
+    assert _files(project_copy / "data") == before
 
 
 def test_local_generator_reference(tmp_path, tiny_lm):

@@ -24,8 +24,22 @@ logger = logging.getLogger(__name__)
 
 
 def validate_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Check the ``preparation`` block before anything loads; return it normalized."""
-    return parse_params(PreparationParams, params, "preparation").model_dump()
+    """Check the ``preparation`` block and that every model it names can be loaded
+    here, before anything loads or is written; return the block normalized.
+
+    Every writing node of the pipeline depends on the output, so an offline run
+    missing a hub model fails here and leaves ``data/`` as it was.
+    """
+    p = parse_params(PreparationParams, params, "preparation")
+    for spec in model_specs(p):
+        check_available(spec)
+    return p.model_dump()
+
+
+def model_specs(p: PreparationParams) -> list[ModelSpec]:
+    """The models the pipeline will load: generator, a named target and masked LM."""
+    named = [p.generator, p.target, p.mlm_model]
+    return [spec for spec in named if isinstance(spec, ModelSpec)]
 
 
 def load_books(params: dict[str, Any]) -> pd.DataFrame:
