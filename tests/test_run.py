@@ -95,3 +95,18 @@ def test_mia_alone_without_trained_models_stops_at_once(project_copy, flag):
     assert "MissingTargetModelsError" in output
     assert "exact_n01_s1" in output and "--pipelines=training" in output
     assert "Loading data from" not in output  # stopped before any dataset loaded
+
+
+def test_reporting_before_its_inputs_exist_stops_at_once(project_copy):
+    """`kedro run --pipelines=reporting` on a fresh project: every missing input is
+    named with the pipeline that makes it, before any node runs."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--pipelines=reporting", "--env=test"],
+        check=False, cwd=project_copy, capture_output=True, text=True, timeout=120,
+    )
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "MissingInputsError" in output
+    assert "slimpajama_near_duplicates: made by slimpajama_dedup" in output
+    assert "auc_table: made by mia" in output
+    assert "Running node" not in output

@@ -84,3 +84,48 @@ def test_each_family_trains_and_is_attacked_through_kedro(project_copy, family):
     aucs = pd.read_csv(_latest(out / "07_model_output/auc_table.csv"))
     assert set(aucs["model"]) == {f"tiny-{family}"}
     assert aucs["auc"].between(0, 1).all() and len(aucs) == 2 * 7
+
+
+@pytest.mark.slow
+def test_pooled_design_runs_through_kedro(project_copy):
+    """grid.design: pooled on a reduced smoke grid (exact 1 and 4, random R = 2): the
+    canaries come in one disjoint member group per condition, one corpus and one model
+    per seed (``pooled_s1``), and every condition is scored on its own group against the
+    shared non-members, through to the report."""
+    import yaml
+
+    smoke = yaml.safe_load((project_copy / "conf/smoke/parameters.yml").read_text())
+    smoke["grid"] = {"design": "pooled", "seeds": [1], "exact": [1, 4],
+                     "fuzzy": [{"strategy": "random", "replaced_tokens": [2], "num_copies": 3}],
+                     "insertion": [], "scrambled": [], "shuffle": [], "paraphrase": []}
+    smoke["canaries"]["num_canaries"] = 4
+    smoke["preparation"]["books"]["num_hosts"] = 12
+    smoke["training"]["num_epochs"] = 1.0
+    (project_copy / "conf/pooled").mkdir()
+    (project_copy / "conf/pooled/parameters.yml").write_text(yaml.safe_dump(smoke))
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "TOKENIZERS_PARALLELISM": "false"}
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--env", "pooled",
+         f"--pipelines={PIPELINES}"],
+        cwd=project_copy, capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    out = project_copy / "data"
+    assert (out / "06_models/pooled_s1/target_model").is_dir()
+    assert not (out / "06_models/exact_n01_s1").exists()  # one model per seed
+    manifest = pd.read_parquet(_latest(out / "05_model_input/pooled_s1/injection_manifest.parquet"))
+    canaries = pd.read_parquet(out / "03_primary/canaries.parquet")
+    members = canaries[canaries["set"] == "member"]
+    assert len(members) == 12 and set(manifest["canary_id"]) == set(members["canary_id"])
+    copies = manifest.groupby("canary_id").size()  # nu = 1, nu = 4, 1 + 3 copies
+    assert sorted(copies.value_counts().to_dict().items()) == [(1, 4), (4, 8)]
+    metrics = pd.read_csv(_latest(out / "07_model_output/training_metrics.csv"))
+    assert set(metrics["condition"]) == {"pooled_s1"}
+    scores = pd.read_parquet(_latest(out / "07_model_output/mia_scores.parquet"))
+    by_condition = scores[scores["score"] == "loss"].groupby("condition")
+    scored = {c: set(g.loc[g["set"] == "member", "canary_id"]) for c, g in by_condition}
+    assert len(scored) == 3 and sum(len(v) for v in scored.values()) == 12
+    assert set.union(*scored.values()) == set(members["canary_id"])  # disjoint groups
+    non = {c: frozenset(g.loc[g["set"] == "non_member", "canary_id"]) for c, g in by_condition}
+    assert len(set(non.values())) == 1  # one shared non-member set
+    rho = pd.read_csv(_latest(out / "08_reporting/rho_table.csv"))
+    assert len(rho[rho["score"] == "loss"]) == 1

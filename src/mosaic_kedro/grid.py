@@ -13,6 +13,14 @@ named ``<kind>_<value>_s<seed>``:
 
 Pipelines that run per condition build their namespaces from :func:`conditions`.
 
+Two designs (``grid.design``). ``isolated`` (the paper's): every condition injects the
+seed's member canaries into its own corpus and trains its own model, so a condition is
+also its own training unit. ``pooled``: within a seed, condition ``g`` of the seed's
+list gets its own disjoint group ``g`` of member canaries; one corpus per seed holds
+every group, one model per seed (training unit ``pooled_s<seed>``) is trained, and each
+condition is scored on its group against the seed's shared non-members.
+:func:`group_members` is the one place that says which canaries a condition injects.
+
 A condition's name and ``kind`` are labels, never parsed: what a condition *is* travels
 as data (:data:`META_COLUMNS`: family, strategy, nu, R, top_k, n, x, tau, num_copies),
 through the perturbation summary, the per-canary scores, the AUC and rho tables.
@@ -22,10 +30,11 @@ through the perturbation summary, the per-canary scores, the AUC and rho tables.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial, update_wrapper
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from pydantic import Field, StrictBool, StrictFloat, StrictInt
 
 from mosaic_kedro.params import StrictParams, parse_params
@@ -80,8 +89,9 @@ class ParaphraseFamily(StrictParams):
 
 
 class GridParams(StrictParams):
-    """``grid:``: seeds, exact copy counts and the perturbation families."""
+    """``grid:``: the design, seeds, exact copy counts and the perturbation families."""
 
+    design: Literal["isolated", "pooled"] = "isolated"
     seeds: list[StrictInt] = Field(min_length=1)
     exact: list[PositiveInt] = Field(min_length=2)
     fuzzy: list[FuzzyFamily] = Field(default_factory=list)
@@ -106,7 +116,10 @@ class Condition:
     """One cell of the grid for one seed.
 
     ``perturbation`` is what the ``perturbation`` pipeline needs to make the copies
-    (``strategy`` plus its settings); it is empty for ``exact``.
+    (``strategy`` plus its settings); it is empty for ``exact``. ``unit`` is the
+    namespace of the model it is scored on (its own name in the isolated design,
+    ``pooled_s<seed>`` in the pooled one); ``group`` is the member group it injects
+    (always 0 in the isolated design) out of ``n_groups`` groups of its seed.
     """
 
     name: str
@@ -117,6 +130,9 @@ class Condition:
     perturbation: dict[str, Any] = field(default_factory=dict)
     family: str = "exact"
     meta: dict[str, Any] = field(default_factory=dict)
+    unit: str = ""
+    group: int = 0
+    n_groups: int = 1
 
     def metadata(self) -> dict[str, Any]:
         """This condition's :data:`META_COLUMNS` as a dict (floats, NaN where absent)."""
@@ -140,6 +156,25 @@ class Condition:
         if strategy not in ("mlm", "clm"):
             return None
         return f"{strategy}_topk{self.perturbation['top_k']}_s{self.seed}"
+
+
+def group_members(canaries: pd.DataFrame, condition: dict[str, Any] | Condition) -> pd.DataFrame:
+    """The member canaries ``condition`` injects (its seed's, of its group), by index.
+
+    Raises:
+        ValueError: when there are none (the canaries pipeline has not run for this
+            grid), naming the command to run.
+    """
+    cond = condition if isinstance(condition, Condition) else Condition(**condition)
+    if "group" not in canaries.columns:
+        raise ValueError("the canaries table has no 'group' column (written before grid "
+                         "designs existed): rerun `kedro run --pipelines=canaries`")
+    members = canaries[(canaries["set"] == "member") & (canaries["seed"] == cond.seed)
+                       & (canaries["group"] == cond.group)]
+    if members.empty:
+        raise ValueError(f"{cond.name}: no member canaries of seed {cond.seed}, group "
+                         f"{cond.group}; rerun `kedro run --pipelines=canaries` for this grid")
+    return members.sort_values("index").reset_index(drop=True)
 
 
 def condition_metadata(condition: dict[str, Any]) -> dict[str, Any]:
@@ -194,15 +229,31 @@ def _seed_conditions(g: GridParams, seed: int) -> list[Condition]:
     return out
 
 
+def _with_units(g: GridParams, seed_conditions: list[Condition]) -> list[Condition]:
+    if g.design == "isolated":
+        return [replace(c, unit=c.name) for c in seed_conditions]
+    n = len(seed_conditions)
+    return [replace(c, unit=f"pooled_s{c.seed}", group=i, n_groups=n)
+            for i, c in enumerate(seed_conditions)]
+
+
 def conditions(grid: Any) -> list[Condition]:
     """Every condition of the grid, for every seed, in a stable order."""
     g = parse_grid(grid)
-    out = [c for seed in g.seeds for c in _seed_conditions(g, seed)]
+    out = [c for seed in g.seeds for c in _with_units(g, _seed_conditions(g, seed))]
     names = [c.name for c in out]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(f"grid declares the same condition twice: {duplicates}")
     return out
+
+
+def training_units(grid: Any) -> dict[str, list[Condition]]:
+    """Each training unit (one model) and the conditions scored on it, in grid order."""
+    units: dict[str, list[Condition]] = {}
+    for c in conditions(grid):
+        units.setdefault(c.unit, []).append(c)
+    return units
 
 
 _WRAPPED_NAMES = ("__module__", "__name__", "__qualname__", "__doc__")

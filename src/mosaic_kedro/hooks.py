@@ -3,8 +3,9 @@
 ``GridHooks`` remembers the active configuration loader when a context is created, so
 that ``pipeline_registry`` can build the experiment grid's namespaces from the
 parameters of the environment actually in use (``kedro run --env paper`` builds the
-paper's grid), and, before a run, checks that the trained models it reads but does not
-make exist (``kedro run --pipeline=mia`` after training). Unknown top-level
+paper's grid), and, before a run, checks that the trained models and other persisted
+datasets it reads but does not make exist (``kedro run --pipeline=mia`` after training;
+``--pipelines=reporting`` before ``slimpajama_dedup`` ever ran). Unknown top-level
 parameter keys (a misspelled ``reportng:``) stop the session before any node runs. Outside a session (e.g. ``kedro registry list``) the registry falls back
 to reading ``conf/`` with ``KEDRO_ENV`` or ``local``.
 """
@@ -45,6 +46,34 @@ def check_trained_models(needed: list[str], exists: Any) -> None:
             "--pipelines=preparation,canaries,perturbation,injection,training`, "
             "or run everything with `kedro run`."
         )
+
+
+class MissingInputsError(RuntimeError):
+    """A run reads persisted datasets that no earlier run made."""
+
+
+def check_inputs_exist(needed: list[str], exists: Any, producers_of: Any) -> None:
+    """Stop a run at once when datasets it reads but does not make are missing (rather
+    than after its long nodes, when the first node that loads one fails).
+
+    ``producers_of(names)`` maps each dataset to the registered pipelines that make it
+    (called only when something is missing).
+
+    Raises:
+        MissingInputsError: naming each missing dataset and the pipeline to run first.
+    """
+    missing = [n for n in needed if not exists(n)]
+    if not missing:
+        return
+    producers = producers_of(missing)
+    lines = [f"  {n}: made by {', '.join(producers.get(n) or ['no registered pipeline'])}"
+             for n in missing]
+    first = sorted({p for n in missing for p in producers.get(n, [])[:1]})
+    advice = (f"Run `kedro run --pipelines={','.join(first)}` first, or add it to this run."
+              if first else "Check the catalog entry's filepath.")
+    raise MissingInputsError(
+        f"this run reads {len(missing)} dataset(s) that no earlier run made:\n"
+        + "\n".join(lines) + f"\n{advice}")
 
 
 KNOWN_PARAMETER_BLOCKS = frozenset({
@@ -92,9 +121,34 @@ class GridHooks:
 
     @hook_impl
     def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
-        """Stop at once when the run reads trained models that were never made."""
-        needed = sorted(n for n in pipeline.inputs() if n.endswith(".target_model"))
-        check_trained_models(needed, catalog.exists)
+        """Stop at once when the run reads trained models, or any other persisted
+        dataset, that were never made."""
+        free = sorted(n for n in pipeline.inputs()
+                      if not n.startswith("params:") and n != "parameters" and n in catalog)
+        models = [n for n in free if n.endswith(".target_model")]
+        check_trained_models(models, catalog.exists)
+        others = [n for n in free if n not in models]
+        check_inputs_exist(others, catalog.exists, _producers)
+
+
+def _producers(names: list[str]) -> dict[str, list[str]]:
+    """The project's pipelines that output each of ``names``. Each pipeline package is
+    built here: a run's registry (and ``find_pipelines`` under ``--pipelines``) holds only
+    the pipelines the run asked for."""
+    import importlib
+    import pkgutil
+
+    from mosaic_kedro import pipelines as package
+
+    out: dict[str, list[str]] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        outputs = module.create_pipeline().all_outputs()
+        pipe_name = info.name
+        for n in names:
+            if n in outputs:
+                out.setdefault(n, []).append(pipe_name)
+    return out
 
 
 def active_parameters() -> dict[str, Any] | None:

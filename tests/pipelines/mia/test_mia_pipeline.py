@@ -59,6 +59,7 @@ def world(params):
             rows.append((f"s1_{kind}_{i:04d}", kind, 1, i, ids, text, len(ids)))
     canaries = pd.DataFrame(rows, columns=["canary_id", "set", "seed", "index", "tokens",
                                            "text", "length"])
+    canaries["group"] = canaries["set"].map({"member": 0, "non_member": -1})  # isolated
     members = list(canaries.loc[canaries["set"] == "member", "text"])
     corpora = {}
     for cond in conditions(params["grid"]):

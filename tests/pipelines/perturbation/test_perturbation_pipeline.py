@@ -108,6 +108,7 @@ def models_and_canaries():
         rows.append((f"s1_{kind}_{idx:04d}", kind, 1, idx, tokens, target_tok.decode(tokens), 16))
     canaries = pd.DataFrame(rows, columns=["canary_id", "set", "seed", "index", "tokens",
                                            "text", "length"])
+    canaries["group"] = canaries["set"].map({"member": 0, "non_member": -1})  # isolated
     hosts = pd.DataFrame({"book_id": [f"b{i}" for i in range(4)], "title": "t",
                           "source": "s", "text": [t[(i % 2) * 6000:(i % 2) * 6000 + 5000]
                                                   for i, t in enumerate(texts * 2)]})

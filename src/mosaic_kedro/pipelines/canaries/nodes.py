@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from mosaic_kedro.canary_sampling import sample_set
+from mosaic_kedro.grid import conditions
 from mosaic_kedro.models import LoadedModel, context_length
-from mosaic_kedro.params import ParameterError, StrictParams, parse_params
+from mosaic_kedro.params import StrictParams, parse_params
 
 logger = logging.getLogger(__name__)
 
@@ -40,22 +42,37 @@ class CanariesParams(StrictParams):
     non_member_seed: int = 420
 
 
-def validate_params(params: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
-    """Check the ``canaries`` block and the grid's seeds before any model loads.
+def validate_params(params: dict[str, Any], grid: dict[str, Any]) -> dict[str, Any]:
+    """Check the ``canaries`` block and the grid before any model loads.
 
-    Returns the block normalized, with ``seeds`` (from ``grid.seeds``) added.
+    Returns the block normalized, with the grid's ``seeds`` and ``n_groups`` (member
+    groups per seed: 1 in the isolated design, one per condition in the pooled one).
     """
     config = parse_params(CanariesParams, params, "canaries").model_dump()
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise ParameterError(f"grid.seeds = {seeds!r}: must be a non-empty list of integers")
-    return {**config, "seeds": list(seeds)}
+    conds = conditions(grid)  # validates the grid (ParameterError naming the key)
+    seeds = list(dict.fromkeys(c.seed for c in conds))
+    return {**config, "seeds": seeds, "n_groups": conds[0].n_groups}
 
 
-def _rows(seed: int, members: Any, non_members: Any, prefix: str) -> list[tuple]:
+def _groups(seed: int, num_members: int, group_size: int) -> np.ndarray:
+    """Member i's group: a permutation seeded by the run's seed, cut into groups of
+    ``group_size``, so a canary set shared by seeds meets other conditions per seed."""
+    if num_members == group_size:
+        return np.zeros(num_members, dtype=int)
+    order = np.random.default_rng([seed, 0x6A09]).permutation(num_members)
+    groups = np.empty(num_members, dtype=int)
+    groups[order] = np.arange(num_members) // group_size
+    return groups
+
+
+def _rows(seed: int, members: Any, non_members: Any, prefix: str, group_size: int) -> list[tuple]:
     rows = []
+    groups = _groups(seed, len(members.tokens), group_size)
     for kind, sampled in (("member", members), ("non_member", non_members)):
         for i, (tokens, text) in enumerate(zip(sampled.tokens, sampled.texts, strict=True)):
-            rows.append((f"{prefix}{kind}_{i:04d}", kind, seed, i, tokens, text, len(tokens)))
+            group = int(groups[i]) if kind == "member" else -1
+            rows.append((f"{prefix}{kind}_{i:04d}", kind, seed, i, group, tokens, text,
+                         len(tokens)))
     return rows
 
 
@@ -64,14 +81,17 @@ def sample_canaries(
 ) -> pd.DataFrame:
     """Members and non-members for every seed, in the target tokenizer.
 
-    Returns a table ``canary_id, set, seed, index, tokens, text, length`` where
+    Returns a table ``canary_id, set, seed, index, group, tokens, text, length`` where
     ``set`` is ``member`` or ``non_member`` and each set is checked against the other
-    (Jaccard). With ``per_seed: false`` the one sampled set appears once per seed
+    (Jaccard). ``num_canaries`` members per group (``n_groups`` groups: one per
+    condition in the pooled design; ``group`` is -1 for non-members) and
+    ``num_canaries`` non-members per seed. With ``per_seed: false`` the one sampled set appears once per seed
     under the same ids (``member_0000``); with ``per_seed: true`` ids carry the seed
     (``s1_member_0000``).
     """
-    seeds = params["seeds"]
-    p = CanariesParams.model_validate({k: v for k, v in params.items() if k != "seeds"})
+    seeds, n_groups = params["seeds"], int(params.get("n_groups", 1))
+    p = CanariesParams.model_validate(
+        {k: v for k, v in params.items() if k not in ("seeds", "n_groups")})
     limit = context_length(base_model.model)
     if limit is not None and p.length > limit:
         raise ValueError(
@@ -86,7 +106,7 @@ def sample_canaries(
 
     def draw(member_seed: int, non_member_seed: int, label: str):
         members = sample_set(generator.model, generator.tokenizer, base_model.tokenizer,
-                             num=p.num_canaries, seed=member_seed, label=f"{label}members",
+                             num=p.num_canaries * n_groups, seed=member_seed, label=f"{label}members",
                              **common)
         non_members = sample_set(
             generator.model, generator.tokenizer, base_model.tokenizer,
@@ -98,11 +118,12 @@ def sample_canaries(
     if p.per_seed:
         for seed in seeds:
             sets = draw(seed, seed + NON_MEMBER_SEED_OFFSET, f"seed {seed} ")
-            rows += _rows(seed, *sets, prefix=f"s{seed}_")
+            rows += _rows(seed, *sets, prefix=f"s{seed}_", group_size=p.num_canaries)
     else:
         sets = draw(p.member_seed, p.non_member_seed, "")
         for seed in seeds:
-            rows += _rows(seed, *sets, prefix="")
+            rows += _rows(seed, *sets, prefix="", group_size=p.num_canaries)
     return pd.DataFrame(
-        rows, columns=["canary_id", "set", "seed", "index", "tokens", "text", "length"]
+        rows, columns=["canary_id", "set", "seed", "index", "group", "tokens", "text",
+                       "length"]
     )

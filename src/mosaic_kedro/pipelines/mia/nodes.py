@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import Field
 
 from mosaic_kedro import extraction_metrics, mia_scores
-from mosaic_kedro.grid import META_COLUMNS, condition_metadata
+from mosaic_kedro.grid import META_COLUMNS, condition_metadata, group_members
 from mosaic_kedro.models import (
     LoadedModel,
     ModelSpec,
@@ -122,15 +122,18 @@ def score_condition(
     *,
     condition: dict[str, Any],
 ) -> pd.DataFrame:
-    """Every score of the condition's original canaries (members and non-members of its
-    seed) under its trained model; one target pass for the tokens, one for the
+    """Every score of the condition's original canaries (the members it injected and the
+    non-members of its seed) under the model it was trained into; one target pass for the tokens, one for the
     lower-cased text. Inputs: the model, canaries, ``reference_scores``, ``params:mia``
     and ``params:preparation.target`` (read directly, so ``--namespaces=<condition>``
     runs alone). Output: ``mia_scores`` rows (one per canary and score)."""
     config = config_with_label(params, target)
-    rows = canaries[canaries["seed"] == condition["seed"]].reset_index(drop=True)
-    if rows.empty:
-        raise ValueError(f"{condition['name']}: no canaries for seed {condition['seed']}")
+    non_members = canaries[(canaries["seed"] == condition["seed"])
+                           & (canaries["set"] == mia_scores.NON_MEMBER)]
+    if non_members.empty:
+        raise ValueError(f"{condition['name']}: no non-member canaries for seed "
+                         f"{condition['seed']}; rerun `kedro run --pipelines=canaries`")
+    rows = pd.concat([group_members(canaries, condition), non_members], ignore_index=True)
     ref = reference_scores.set_index("canary_id")["reference_ppl"]
     missing = sorted(set(rows["canary_id"]) - set(ref.index))
     if missing:
@@ -163,8 +166,8 @@ def extract_condition(
     condition: dict[str, Any],
 ) -> pd.DataFrame:
     """The extraction experiment for one condition: prompt the trained model with the
-    first ``mia.extraction.prompt_fraction`` of each member canary of the condition's
-    seed, greedy-decode as many tokens as the rest, and score the continuation against
+    first ``mia.extraction.prompt_fraction`` of each member canary the condition
+    injected, greedy-decode as many tokens as the rest, and score the continuation against
     the true suffix (sacrebleu sentence BLEU, token edit similarity, exact match).
     Inputs: the model, the canaries, ``params:mia``, ``params:preparation.target``.
     Output: ``<condition>.extraction`` (one row per member canary; empty when
@@ -173,8 +176,7 @@ def extract_condition(
     x = ExtractionParams.model_validate(config["extraction"])
     if not x.enabled:
         return pd.DataFrame(columns=EXTRACTION_COLUMNS)
-    rows = canaries[(canaries["seed"] == condition["seed"])
-                    & (canaries["set"] == mia_scores.MEMBER)].sort_values("canary_id")
+    rows = group_members(canaries, condition).sort_values("canary_id")
     tokens = [list(map(int, t)) for t in rows["tokens"]]
     cut = [max(1, min(len(t) - 1, round(len(t) * x.prompt_fraction))) for t in tokens]
     prompts = [mia_scores.with_bos(t[:c], target_model.tokenizer, config["prepend_bos"])

@@ -1,4 +1,6 @@
-"""The ``mia`` pipeline: score every condition's trained target model.
+"""The ``mia`` pipeline: score every condition on the target model it was trained into
+(``<unit>.target_model``: its own in the isolated design, its seed's ``pooled_s<seed>``
+in the pooled one).
 
 When a run reads ``<condition>.target_model`` datasets it does not make (``kedro run
 --pipeline=mia`` on models trained earlier), the project's ``before_pipeline_run`` hook
@@ -36,7 +38,8 @@ def _condition_pipeline(cond: Condition) -> Pipeline:
     extract = Node(bind(nodes.extract_condition, condition=asdict(cond)),
                    ["target_model", "canaries", "params:mia", "params:preparation.target"],
                    "extraction", name="extract_condition")
-    return pipeline([score, extract], namespace=cond.name, inputs=SHARED,
+    inputs = {**SHARED, "target_model": f"{cond.unit}.target_model"}
+    return pipeline([score, extract], namespace=cond.name, inputs=inputs,
                     parameters=SHARED_PARAMS)
 
 

@@ -1,8 +1,9 @@
 """Nodes of the ``perturbation`` pipeline (SPEC §2).
 
 Per condition (bound with ``functools.partial``): ``make_*_copies`` turn the member
-canaries of the condition's seed into a copies table. Shared by conditions: candidate
-sets (``compute_*_candidates``, one per strategy, top-k and seed) and the summary.
+canaries the condition injects (:func:`mosaic_kedro.grid.group_members`) into a copies
+table. Shared by conditions: candidate sets (``compute_*_candidates``, one per
+strategy, top-k and seed, keyed by canary id) and the summary.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from mosaic_kedro import perturbations as P
-from mosaic_kedro.grid import META_COLUMNS, condition_metadata, conditions
+from mosaic_kedro.grid import (
+    META_COLUMNS,
+    condition_metadata,
+    conditions,
+    group_members,
+)
 from mosaic_kedro.models import LoadedModel, load_causal_lm
 from mosaic_kedro.params import ParameterError, parse_params
 from mosaic_kedro.pipelines.perturbation.params import PerturbationParams
@@ -65,10 +71,12 @@ def validate_params(params: dict[str, Any], grid: dict[str, Any], length: int,
     return p.model_dump()
 
 
-def _members(canaries: pd.DataFrame, seed: int) -> pd.DataFrame:
-    members = canaries[(canaries["set"] == "member") & (canaries["seed"] == seed)]
+def _members_of_groups(canaries: pd.DataFrame, seed: int, groups: list[int]) -> pd.DataFrame:
+    members = canaries[(canaries["set"] == "member") & (canaries["seed"] == seed)
+                       & canaries["group"].isin(groups)]
     if members.empty:
-        raise ValueError(f"no member canaries for seed {seed}; run the canaries pipeline")
+        raise ValueError(f"no member canaries for seed {seed}, groups {groups}; rerun "
+                         "`kedro run --pipelines=canaries` for this grid")
     return members.sort_values("index").reset_index(drop=True)
 
 
@@ -90,43 +98,52 @@ def _table(members: pd.DataFrame, copies: list[list[P.PerturbedCopy]], tokenizer
 
 def compute_clm_candidates(
     canaries: pd.DataFrame, generator: LoadedModel, base_model: LoadedModel,
-    config: dict[str, Any], *, seed: int, top_k: int,
-) -> list[P.Candidates]:
-    """Top-k generator candidates for every position of every member canary of ``seed``."""
-    members = _members(canaries, seed)
-    return P.clm_candidates(generator.model, generator.tokenizer, base_model.tokenizer,
-                            list(members["tokens"].map(list)), top_k=top_k,
-                            batch_size=config["batch_size"])
+    config: dict[str, Any], *, seed: int, top_k: int, groups: list[int],
+) -> dict[str, P.Candidates]:
+    """Top-k generator candidates for every position of every member canary of ``seed``
+    in ``groups`` (those of the conditions sharing this set), by canary id."""
+    members = _members_of_groups(canaries, seed, groups)
+    cands = P.clm_candidates(generator.model, generator.tokenizer, base_model.tokenizer,
+                             list(members["tokens"].map(list)), top_k=top_k,
+                             batch_size=config["batch_size"])
+    return dict(zip(members["canary_id"], cands, strict=True))
 
 
 def compute_mlm_candidates(
     canaries: pd.DataFrame, base_model: LoadedModel, mlm_model: LoadedModel,
-    config: dict[str, Any], *, seed: int, top_k: int,
-) -> list[P.Candidates]:
+    config: dict[str, Any], *, seed: int, top_k: int, groups: list[int],
+) -> dict[str, P.Candidates]:
     """Top-k masked-LM candidates for every position of every member canary of ``seed``
-    (``mlm_model``, prepared from ``preparation.mlm_model``; the paper: roberta-base)."""
+    in ``groups``, by canary id (``mlm_model``, prepared from ``preparation.mlm_model``;
+    the paper: roberta-base)."""
     p = PerturbationParams.model_validate(config)
     mlm = mlm_model
-    members = _members(canaries, seed)
-    return P.mlm_candidates(mlm.model, mlm.tokenizer, base_model.tokenizer,
-                            list(members["tokens"].map(list)), top_k=top_k,
-                            batch_size=p.batch_size * 4)
+    members = _members_of_groups(canaries, seed, groups)
+    cands = P.mlm_candidates(mlm.model, mlm.tokenizer, base_model.tokenizer,
+                             list(members["tokens"].map(list)), top_k=top_k,
+                             batch_size=p.batch_size * 4)
+    return dict(zip(members["canary_id"], cands, strict=True))
 
 
 def make_candidate_copies(
-    canaries: pd.DataFrame, candidates: list[P.Candidates], base_model: LoadedModel,
+    canaries: pd.DataFrame, candidates: dict[str, P.Candidates], base_model: LoadedModel,
     params: dict[str, Any], *, condition: dict[str, Any],
 ) -> pd.DataFrame:
     """``mlm`` / ``clm`` copies: R positions replaced by precomputed candidates."""
     p = parse_params(PerturbationParams, params, "perturbation")
     s = p.settings_for(condition["name"], condition["perturbation"])
-    members, rng = _members(canaries, condition["seed"]), _rng(condition)
+    members, rng = group_members(canaries, condition), _rng(condition)
+    if not isinstance(candidates, dict) or not set(members["canary_id"]) <= set(candidates):
+        raise ValueError(f"{condition['name']}: the candidate set does not cover this "
+                         "condition's canaries (computed for other canaries or by an older "
+                         "version); rerun `kedro run --pipelines=perturbation`")
     copies = [
         P.replacement_copies(list(tokens), replaced_tokens=s["replaced_tokens"],
                              num_copies=s["num_copies"], rng=rng, candidates=cands,
                              replace_same_indices=s["replace_same_indices"],
                              uniform_spread=s["uniform_spread"])
-        for tokens, cands in zip(members["tokens"], candidates, strict=True)
+        for tokens, cands in zip(members["tokens"], members["canary_id"].map(candidates),
+                                 strict=True)
     ]
     return _table(members, copies, base_model.tokenizer)
 
@@ -139,7 +156,7 @@ def make_sampled_copies(
     ``scrambled`` and ``shuffle`` copies."""
     p = parse_params(PerturbationParams, params, "perturbation")
     s = p.settings_for(condition["name"], condition["perturbation"])
-    members, rng, tok = _members(canaries, condition["seed"]), _rng(condition), base_model.tokenizer
+    members, rng, tok = group_members(canaries, condition), _rng(condition), base_model.tokenizer
     strategy = s["strategy"]
     if strategy in ("random", "mlm_random"):
         source = None
@@ -184,15 +201,16 @@ def make_paraphrase_copies(
     p = parse_params(PerturbationParams, params, "perturbation")
     s = p.settings_for(condition["name"], condition["perturbation"])
     lm = load_causal_lm(p.paraphrase_model) if p.paraphrase_model else generator
-    members = _members(canaries, condition["seed"])
+    members = group_members(canaries, condition)
     g = p.paraphrase
     copies = []
-    for i, (tokens, text) in enumerate(zip(members["tokens"], members["text"], strict=True)):
+    for i, tokens, text in zip(members["index"], members["tokens"], members["text"],
+                               strict=True):
         texts = P.paraphrase_texts(
             lm.model, lm.tokenizer, text, num_copies=s["num_copies"],
             max_new_tokens=g.max_new_tokens, temperature=g.temperature, top_p=g.top_p,
             min_chars=g.min_chars, max_attempts=g.max_attempts,
-            seed=int(condition["seed"]) * 100_003 + i)
+            seed=int(condition["seed"]) * 100_003 + int(i))
         copies.append(P.paraphrase_copies(texts, list(tokens), base_model.tokenizer))
     return _table(members, copies, base_model.tokenizer)
 

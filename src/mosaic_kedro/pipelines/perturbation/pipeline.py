@@ -49,14 +49,16 @@ def _condition_pipeline(cond: Condition) -> Pipeline:
     return pipeline([node], namespace=cond.name, inputs=used, parameters=PARAMS)
 
 
-def _candidate_node(cond: Condition) -> Node:
+def _candidate_node(cond: Condition, groups: list[int]) -> Node:
     strategy, top_k = cond.perturbation["strategy"], cond.perturbation["top_k"]
     out = f"candidates_{cond.candidate_key}"
     if strategy == "clm":
-        return Node(bind(nodes.compute_clm_candidates, seed=cond.seed, top_k=top_k),
+        return Node(bind(nodes.compute_clm_candidates, seed=cond.seed, top_k=top_k,
+                         groups=groups),
                     ["canaries", "generator_model", "base_model", "perturbation_config"], out,
                     name=f"compute_{cond.candidate_key}_candidates")
-    return Node(bind(nodes.compute_mlm_candidates, seed=cond.seed, top_k=top_k),
+    return Node(bind(nodes.compute_mlm_candidates, seed=cond.seed, top_k=top_k,
+                     groups=groups),
                 ["canaries", "base_model", "mlm_model", "perturbation_config"], out,
                 name=f"compute_{cond.candidate_key}_candidates")
 
@@ -68,11 +70,11 @@ def build(grid: dict) -> Pipeline:
                    ["params:perturbation", "params:grid", "params:canaries.length",
                     "params:preparation"],
                    "perturbation_config", name="validate_perturbation_params")]
-    keys = {}
+    sharing: dict[str, list[Condition]] = {}  # candidate set -> the conditions using it
     for c in perturbed:
-        if c.candidate_key and c.candidate_key not in keys:
-            keys[c.candidate_key] = _candidate_node(c)
-    shared += list(keys.values())
+        if c.candidate_key:
+            sharing.setdefault(c.candidate_key, []).append(c)
+    shared += [_candidate_node(cs[0], sorted({c.group for c in cs})) for cs in sharing.values()]
     if perturbed:
         meta = [asdict(c) for c in perturbed]
         with warnings.catch_warnings():  # the namespaced names are meant to have dots

@@ -69,20 +69,23 @@ def train_target_model(
     canaries: pd.DataFrame,
     params: dict[str, Any],
     *,
-    condition: dict[str, Any],
+    unit: str,
+    seed: int,
 ) -> tuple[LoadedModel, pd.DataFrame]:
-    """Continue pretraining ``base_model`` on one condition's injected corpus.
+    """Continue pretraining ``base_model`` on one training unit's injected corpus (a
+    condition's in the isolated design, a seed's in the pooled one).
 
     Inputs: the base target, ``injected_corpus`` (``book_id, text``), the canaries (for
     the leakage callback) and ``params:training`` (read directly, so
-    ``--namespaces=<condition>`` runs alone). Outputs: the trained
-    model with its tokenizer, and the metrics history (``condition, step, auc_loss,
-    ppl_members, ppl_non_members`` and their ``_median``). Chunks are shuffled with the condition's seed;
-    checkpoints go to ``<checkpoint_root>/<condition>/checkpoints/<fingerprint>``.
+    ``--namespaces=<unit>`` runs alone). Outputs: the trained model with its tokenizer,
+    and the metrics history (``condition`` = the unit, ``step, auc_loss, ppl_members,
+    ppl_non_members`` and their ``_median``; every member of the seed counts). Chunks
+    are shuffled with ``seed``; checkpoints go to
+    ``<checkpoint_root>/<unit>/checkpoints/<fingerprint>``.
     """
     p = parse_params(TrainingParams, params, "training")
     config = p.model_dump()
-    name, seed = condition["name"], int(condition["seed"])
+    name, seed = unit, int(seed)
     tokenizer = base_model.tokenizer
     model = base_model.model  # a fresh load per node: the catalog's copy is not shared
     tokens = lm_training.encode_books(tokenizer, list(injected_corpus["text"]))
