@@ -59,7 +59,9 @@ def test_every_named_model_is_checked_before_the_books_are_written():
 
 
 def _files(root):
-    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file under ``root`` but the run records (``09_tracking``, one per run)."""
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.relative_to(root).parts[0] != "09_tracking"}
 
 
 def test_offline_paper_run_fails_before_writing(project_copy):

@@ -9,7 +9,10 @@ stderr progress into the log, a non-zero exit raised with its message).
 from __future__ import annotations
 
 import logging
+import os
 import random
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -120,23 +123,61 @@ def make_sample_corpus(host_books: pd.DataFrame, heldout_books: pd.DataFrame, pa
 
 def tokenize_corpus(sample_manifest: dict[str, Any], params: dict[str, Any],
                     base_model: LoadedModel | None = None) -> dict[str, Any]:
-    """Tokenize the corpus (the sample, or ``corpus_path``) into ``parts`` token files.
+    """Tokenize the planted sample into ``parts`` token files.
 
     Output: the corpus manifest (per part: token file, tokens, documents, planted
-    document indices; totals and tokens/s).
+    document indices; totals and tokens/s). See :func:`_tokenize_then_move`.
     """
     cfg = _cfg(params)
     tok, name = _tokenizer(cfg, base_model)
-    root = cfg.corpus_path or sample_manifest["root"]
-    return corpus.tokenize_corpus(root, cfg.feature_dir, tok, cfg.parts, tokenizer_name=name,
-                                  width=cfg.token_width, batch_size=cfg.batch_size, workers=cfg.workers,
-                                  on_invalid=cfg.on_invalid)
+    return _tokenize_then_move(sample_manifest["root"], cfg, tok, name)
 
 
-def external_corpus(params: dict[str, Any]) -> dict[str, Any]:
-    """The sample manifest for a corpus given by ``corpus_path`` (nothing planted)."""
+def tokenize_external_corpus(params: dict[str, Any],
+                             base_model: LoadedModel | None = None) -> dict[str, Any]:
+    """Tokenize the corpus at ``corpus_path`` into ``parts`` token files (the corpus
+    manifest, as :func:`tokenize_corpus`); the first node of an external-corpus run,
+    so an invalid document fails it before anything is written."""
     cfg = _cfg(params)
-    return {"root": cfg.corpus_path, "shards": [], "n_docs": None, "n_planted": 0, "targets": []}
+    tok, name = _tokenizer(cfg, base_model)
+    return _tokenize_then_move(cfg.corpus_path, cfg, tok, name)
+
+
+def _tokenize_then_move(root: str, cfg: DedupParams, tok: Any, name: str) -> dict[str, Any]:
+    """Tokenize every document under ``root`` into a staging folder inside
+    ``feature_dir``, then move the token files into place.
+
+    Every document is read (and, with ``on_invalid: error``, validated) before any
+    ``part_XX.tok`` of an earlier run is replaced: a failure leaves them as they were
+    and removes the staging folder.
+    """
+    out = Path(cfg.feature_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tokenize-staging-", dir=out))
+    try:
+        manifest = corpus.tokenize_corpus(
+            root, staging, tok, cfg.parts, tokenizer_name=name, width=cfg.token_width,
+            batch_size=cfg.batch_size, workers=cfg.workers, on_invalid=cfg.on_invalid)
+        for part in manifest["parts"]:
+            staged = Path(part["tokens"])
+            for src in (staged, token_files.offsets_path(staged)):
+                os.replace(src, out / Path(src).name)
+            part["tokens"] = str(out / staged.name)
+    except corpus.CorpusFormatError as exc:
+        hint = (" Fix: repair or remove that line, or set slimpajama_dedup.on_invalid: skip "
+                "to count and skip invalid lines." if cfg.on_invalid == "error" else "")
+        raise corpus.CorpusFormatError(
+            f"{exc} (no token file or manifest in {out} was replaced).{hint}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def external_corpus(corpus_manifest: dict[str, Any]) -> dict[str, Any]:
+    """The sample manifest for a corpus given by ``corpus_path`` (nothing planted);
+    made from the corpus manifest, so a corpus that fails to tokenize leaves it as it was."""
+    return {"root": corpus_manifest["root"], "shards": [], "n_docs": None, "n_planted": 0,
+            "targets": []}
 
 
 # ----------------------------------------------------------------------------- per part

@@ -38,14 +38,19 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
     model = [] if cfg.get("tokenizer") else ["base_model"]
     names = [f"part_{i:02d}" for i in range(parts)]
 
-    head = (
-        [Node(nodes.external_corpus, P, "slimpajama_sample_manifest", name="external_corpus")]
-        if external else
-        [Node(nodes.make_sample_corpus, ["host_books", "heldout_books", P, *model],
-              "slimpajama_sample_manifest", name="make_sample_corpus")]
-    )
-    head.append(Node(nodes.tokenize_corpus, ["slimpajama_sample_manifest", P, *model],
-                     "slimpajama_corpus_manifest", name="tokenize_corpus"))
+    # an external corpus is tokenized first (every document read before anything of an
+    # earlier run is replaced); its sample manifest follows from the corpus manifest
+    head = [
+        Node(nodes.tokenize_external_corpus, [P, *model], "slimpajama_corpus_manifest",
+             name="tokenize_corpus"),
+        Node(nodes.external_corpus, "slimpajama_corpus_manifest", "slimpajama_sample_manifest",
+             name="external_corpus"),
+    ] if external else [
+        Node(nodes.make_sample_corpus, ["host_books", "heldout_books", P, *model],
+             "slimpajama_sample_manifest", name="make_sample_corpus"),
+        Node(nodes.tokenize_corpus, ["slimpajama_sample_manifest", P, *model],
+             "slimpajama_corpus_manifest", name="tokenize_corpus"),
+    ]
     per_part = []
     for i, ns in enumerate(names):
         per_part += [
@@ -60,7 +65,9 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
             per_part.append(Node(bind(nodes.scan_part, part=i),
                                  ["slimpajama_targets_manifest", "slimpajama_corpus_manifest", P],
                                  f"scan_{ns}.scan_manifest", name="scan_part", namespace=f"scan_{ns}"))
-    scans = [f"scan_part_{i:02d}.scan_manifest" for i in scan_parts]
+    # a scan part outside 0..parts-1 gets no dataset here; the first node's parameter
+    # check names it (DedupParams)
+    scans = [f"scan_part_{i:02d}.scan_manifest" for i in scan_parts if 0 <= i < parts]
     tail = [
         Node(nodes.propose_queries, ["slimpajama_corpus_manifest", "part_00.selfsim_manifest", P],
              "slimpajama_queries_manifest", name="propose_queries"),
