@@ -188,9 +188,9 @@ def _make_trainer(**kwargs: Any) -> Any:
             restored = [k for k in load_result.missing_keys
                         if k in tied and tied[k] not in load_result.missing_keys]
             if restored:
-                logger.info("checkpoint holds %s through the tied %s (safetensors stores a "
-                            "shared tensor once); restored", restored,
-                            sorted({tied[k] for k in restored}))
+                logger.info("resume: %s not in the checkpoint because tied (safetensors "
+                            "stores a shared tensor once); restored through the tensor it "
+                            "shares, still tied", ", ".join(f"{k} = {tied[k]}" for k in restored))
                 missing = [k for k in load_result.missing_keys if k not in restored]
                 load_result = load_result._replace(missing_keys=missing)
             super()._issue_warnings_after_load(load_result)
