@@ -1,7 +1,7 @@
 //! `count`: exact occurrence counts of many queries, by binary search in the
 //! suffix array, in parallel over queries.
 
-use crate::util::chunks;
+use crate::util::{chunks, for_each_index, SyncPtr};
 use crate::{Idx, Token};
 use std::cmp::Ordering;
 
@@ -36,18 +36,14 @@ pub fn find_range<T: Token, I: Idx>(text: &[T], sa: &[I], q: &[u32]) -> (usize, 
 /// Ranges for all queries, computed on `threads` threads.
 pub fn count_all<T: Token, I: Idx>(text: &[T], sa: &[I], queries: &[Vec<u32>], threads: usize) -> Vec<(usize, usize)> {
     let mut out = vec![(0usize, 0usize); queries.len()];
+    // finer chunks than threads for load balance, run by at most `threads` workers
     let parts = chunks(queries.len(), threads.max(1) * 4);
-    std::thread::scope(|sc| {
-        let mut rest: &mut [(usize, usize)] = &mut out;
-        for (a, b) in parts {
-            let (mine, r) = rest.split_at_mut(b - a);
-            rest = r;
-            let qs = &queries[a..b];
-            sc.spawn(move || {
-                for (o, q) in mine.iter_mut().zip(qs) {
-                    *o = find_range(text, sa, q);
-                }
-            });
+    let op = SyncPtr(out.as_mut_ptr());
+    for_each_index(threads, parts.len(), |ci| {
+        let (a, b) = parts[ci];
+        for (i, q) in queries[a..b].iter().enumerate() {
+            // SAFETY: chunks are disjoint, each index is written by one worker
+            unsafe { op.write(a + i, find_range(text, sa, q)) };
         }
     });
     out

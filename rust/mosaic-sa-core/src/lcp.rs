@@ -4,7 +4,7 @@
 //! boundary). Both passes run on several threads; each text chunk of the PLCP
 //! pass starts from h = 0, which costs at most one extra comparison per chunk.
 
-use crate::util::{big_vec, chunks, prefetch, BitVec, SyncPtr};
+use crate::util::{big_vec, chunks, for_each_index, prefetch, BitVec, SyncPtr};
 use crate::{Idx, Token};
 
 const PF: usize = 32;
@@ -21,48 +21,45 @@ pub fn plcp<T: Token, I: Idx>(text: &[T], sa: &[I], threads: usize) -> Vec<I> {
     }
     let threads = threads.max(1);
     let pp = SyncPtr(phi.as_mut_ptr());
-    std::thread::scope(|sc| {
-        for (a, b) in chunks(n, threads) {
-            sc.spawn(move || {
-                for k in a.max(1)..b {
-                    if k + PF < b {
-                        prefetch(pp.0.wrapping_add(sa[k + PF].to_usize()));
-                    }
-                    // SAFETY: sa is a permutation, so indices sa[k] are distinct
-                    unsafe { pp.write(sa[k].to_usize(), sa[k - 1]) };
-                }
-            });
+    let c1 = chunks(n, threads);
+    for_each_index(threads, c1.len(), |ci| {
+        let (a, b) = c1[ci];
+        for k in a.max(1)..b {
+            if k + PF < b {
+                prefetch(pp.0.wrapping_add(sa[k + PF].to_usize()));
+            }
+            // SAFETY: sa is a permutation, so indices sa[k] are distinct
+            unsafe { pp.write(sa[k].to_usize(), sa[k - 1]) };
         }
     });
-    std::thread::scope(|sc| {
-        for (a, b) in chunks(n, threads * 4) {
-            sc.spawn(move || {
-                let mut h = 0usize;
-                for i in a..b {
-                    if i + PF < b {
-                        // SAFETY: index i + PF belongs to this chunk only
-                        let q = unsafe { pp.read(i + PF) }.to_usize();
-                        prefetch(text.as_ptr().wrapping_add(q));
-                    }
-                    // SAFETY: index i belongs to this chunk only
-                    let j = unsafe { pp.read(i) };
-                    if j == I::EMPTY {
-                        h = 0;
-                        unsafe { pp.write(i, I::from_usize(0)) };
-                        continue;
-                    }
-                    let j = j.to_usize();
-                    while i + h < n && j + h < n {
-                        let x = text[i + h];
-                        if x != text[j + h] || x.is_sep() {
-                            break;
-                        }
-                        h += 1;
-                    }
-                    unsafe { pp.write(i, I::from_usize(h)) };
-                    h = h.saturating_sub(1);
+    // finer chunks than threads for load balance, run by at most `threads` workers
+    let c2 = chunks(n, threads * 4);
+    for_each_index(threads, c2.len(), |ci| {
+        let (a, b) = c2[ci];
+        let mut h = 0usize;
+        for i in a..b {
+            if i + PF < b {
+                // SAFETY: index i + PF belongs to this chunk only
+                let q = unsafe { pp.read(i + PF) }.to_usize();
+                prefetch(text.as_ptr().wrapping_add(q));
+            }
+            // SAFETY: index i belongs to this chunk only
+            let j = unsafe { pp.read(i) };
+            if j == I::EMPTY {
+                h = 0;
+                unsafe { pp.write(i, I::from_usize(0)) };
+                continue;
+            }
+            let j = j.to_usize();
+            while i + h < n && j + h < n {
+                let x = text[i + h];
+                if x != text[j + h] || x.is_sep() {
+                    break;
                 }
-            });
+                h += 1;
+            }
+            unsafe { pp.write(i, I::from_usize(h)) };
+            h = h.saturating_sub(1);
         }
     });
     phi
@@ -78,25 +75,23 @@ pub fn lcp_at_least<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, threa
     let nw = words.len();
     let wp = SyncPtr(words.as_mut_ptr());
     let pl = &pl;
-    std::thread::scope(|sc| {
-        for (a, b) in chunks(nw, threads.max(1)) {
-            sc.spawn(move || {
-                for w in a..b {
-                    let mut word = 0u64;
-                    let lo = w * 64;
-                    let hi = (lo + 64).min(n);
-                    for k in lo.max(1)..hi {
-                        if k + PF < n {
-                            prefetch(pl.as_ptr().wrapping_add(sa[k + PF].to_usize()));
-                        }
-                        if pl[sa[k].to_usize()].to_usize() >= length {
-                            word |= 1u64 << (k - lo);
-                        }
-                    }
-                    // SAFETY: word w belongs to this chunk only
-                    unsafe { wp.write(w, word) };
+    let c3 = chunks(nw, threads.max(1));
+    for_each_index(threads, c3.len(), |ci| {
+        let (a, b) = c3[ci];
+        for w in a..b {
+            let mut word = 0u64;
+            let lo = w * 64;
+            let hi = (lo + 64).min(n);
+            for k in lo.max(1)..hi {
+                if k + PF < n {
+                    prefetch(pl.as_ptr().wrapping_add(sa[k + PF].to_usize()));
                 }
-            });
+                if pl[sa[k].to_usize()].to_usize() >= length {
+                    word |= 1u64 << (k - lo);
+                }
+            }
+            // SAFETY: word w belongs to this chunk only
+            unsafe { wp.write(w, word) };
         }
     });
     bits

@@ -12,7 +12,7 @@
 //! Verified windows within `max_distance` are reduced per target greedily
 //! (best distance first, then lower position) to non-overlapping matches.
 
-use crate::util::{chunks, doc_of};
+use crate::util::{chunks, doc_of, run_workers};
 use crate::Token;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -224,21 +224,16 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     let results: Mutex<Vec<Vec<Match>>> = Mutex::new(vec![Vec::new(); nt]);
     let nwin = n.saturating_sub(m - 1);
     let parts = chunks(nwin, threads.max(1) * 8);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|sc| {
-        for _ in 0..threads.max(1) {
-            sc.spawn(|| {
+    run_workers(threads, parts.len(), |take| {
+        {
+            {
                 let mut local_res: Vec<Vec<Match>> = vec![Vec::new(); nt];
                 let mut wcnt = vec![0u32; nk];
                 let mut overlap = vec![0u32; nt];
                 let mut active: Vec<u32> = if all_active { (0..nt as u32).collect() } else { Vec::new() };
                 let mut slot = vec![u32::MAX; nt];
                 let mut window: Vec<u32> = vec![0; m];
-                loop {
-                    let ci = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if ci >= parts.len() {
-                        break;
-                    }
+                while let Some(ci) = take() {
                     let (ws, we) = parts[ci];
                     if ws >= we {
                         continue;
@@ -314,7 +309,7 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                 for (t, v) in local_res.into_iter().enumerate() {
                     r[t].extend(v);
                 }
-            });
+            }
         }
     });
     results.into_inner().unwrap().into_iter().map(|c| greedy_select(c, m, select)).collect()

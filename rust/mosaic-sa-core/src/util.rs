@@ -1,7 +1,7 @@
 //! Small helpers: thread chunking, a raw shared pointer for disjoint parallel
 //! writes, a bit vector and progress messages.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
@@ -47,6 +47,79 @@ pub fn chunks(n: usize, parts: usize) -> Vec<(usize, usize)> {
         }
     }
     v
+}
+
+/// Counters of the worker pool [`for_each_index`], for tests: workers started,
+/// workers live now and the high-water mark of live workers.
+#[derive(Default, Debug)]
+pub struct PoolStats {
+    pub started: AtomicUsize,
+    pub live: AtomicUsize,
+    pub peak: AtomicUsize,
+}
+
+thread_local! {
+    static POOL_STATS: std::cell::RefCell<Option<std::sync::Arc<PoolStats>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` with pool statistics recorded for every [`for_each_index`] called
+/// from this thread (tests use it to check that `--threads N` runs at most N
+/// worker threads).
+pub fn with_pool_stats<R>(f: impl FnOnce() -> R) -> (R, std::sync::Arc<PoolStats>) {
+    let st = std::sync::Arc::new(PoolStats::default());
+    let old = POOL_STATS.with(|p| p.replace(Some(st.clone())));
+    let r = f();
+    POOL_STATS.with(|p| *p.borrow_mut() = old);
+    (r, st)
+}
+
+/// Run `f(i)` for every `i` in `0..n` on at most `threads` OS threads: the
+/// workers pull the indices from a shared counter (so `n` may be larger than
+/// `threads` for load balance; it never adds threads). With one worker it runs
+/// on the calling thread.
+pub fn for_each_index(threads: usize, n: usize, f: impl Fn(usize) + Sync) {
+    run_workers(threads, n, |next| {
+        while let Some(i) = next() {
+            f(i);
+        }
+    });
+}
+
+/// The pool under [`for_each_index`]: `min(threads, n)` workers (at least one
+/// when `n > 0`; the calling thread itself when that is one) each run `body`
+/// once, with a function handing out the indices `0..n`, each exactly once,
+/// then `None`. A worker keeps its own state across the indices it takes.
+pub fn run_workers(threads: usize, n: usize, body: impl Fn(&mut dyn FnMut() -> Option<usize>) + Sync) {
+    let workers = threads.max(1).min(n);
+    if workers == 0 {
+        return;
+    }
+    let stats = POOL_STATS.with(|p| p.borrow().clone());
+    let next = AtomicUsize::new(0);
+    let work = || {
+        if let Some(s) = &stats {
+            s.started.fetch_add(1, Ordering::SeqCst);
+            let l = s.live.fetch_add(1, Ordering::SeqCst) + 1;
+            s.peak.fetch_max(l, Ordering::SeqCst);
+        }
+        let mut take = || {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            (i < n).then_some(i)
+        };
+        body(&mut take);
+        if let Some(s) = &stats {
+            s.live.fetch_sub(1, Ordering::SeqCst);
+        }
+    };
+    if workers == 1 {
+        work();
+        return;
+    }
+    std::thread::scope(|sc| {
+        for _ in 0..workers {
+            sc.spawn(&work);
+        }
+    });
 }
 
 /// Number of worker threads to use when the user gave none.

@@ -190,3 +190,43 @@ fn scan_random_vs_naive() {
         }
     }
 }
+
+/// `--threads N` runs at most N worker threads in every parallel job (the work
+/// may be split into more chunks than N, pulled by the N workers). The pool
+/// records, per calling thread, the workers it started and the high-water mark
+/// of workers live at once; a job that spawned its own threads would record
+/// nothing, one that ran 4 x N workers would record 4 x N.
+#[test]
+fn threads_means_threads() {
+    util::set_quiet(true);
+    let mut rng = Rng::new(12);
+    let t: Vec<u16> = random_text(&mut rng, 200_000, 30, 500, true);
+    let sa: Vec<u32> = suffix_array(&t, 30, 1, 1);
+    let qs: Vec<Vec<u32>> = (0..5000).map(|_| (0..3).map(|_| rng.below(30) as u32).collect()).collect();
+    let seps = seps_of(&t);
+    let targets: Vec<Vec<u32>> = (0..20).map(|_| (0..16).map(|_| rng.below(30) as u32).collect()).collect();
+    for threads in [1usize, 2, 3] {
+        let check = |what: &str, st: &util::PoolStats, calls: usize| {
+            let started = st.started.load(std::sync::atomic::Ordering::SeqCst);
+            let peak = st.peak.load(std::sync::atomic::Ordering::SeqCst);
+            assert!(started >= calls, "{what} --threads {threads}: no pooled worker recorded ({started})");
+            assert!(started <= calls * threads, "{what} --threads {threads}: {started} workers started in {calls} parallel passes");
+            assert!(peak >= 1 && peak <= threads, "{what} --threads {threads}: {peak} workers live at once");
+        };
+        let (r, st) = util::with_pool_stats(|| count_all(&t, &sa, &qs, threads));
+        check("count", &st, 1);
+        for (q, &x) in qs.iter().zip(&r).take(50) {
+            assert_eq!(x, find_range(&t, &sa, q));
+        }
+        let (_, st) = util::with_pool_stats(|| mosaic_sa_core::lcp::plcp(&t, &sa, threads));
+        check("plcp", &st, 2);
+        let (_, st) = util::with_pool_stats(|| mosaic_sa_core::lcp::lcp_at_least(&t, &sa, 3, threads));
+        check("lcp_at_least", &st, 3);
+        let (_, st) = util::with_pool_stats(|| scan(&t, &seps, &targets, 4, Select::Levenshtein, threads));
+        check("scan", &st, 1);
+    }
+    // the high-water mark is a real concurrency measure: slow items on 2 workers overlap
+    let (_, st) = util::with_pool_stats(|| util::for_each_index(2, 8, |_| std::thread::sleep(std::time::Duration::from_millis(20))));
+    assert_eq!(st.started.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(st.peak.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
