@@ -157,3 +157,12 @@ def test_rebuild_advice_names_the_run_that_makes_the_directory():
     target = models.rebuild_advice("data/06_models/iso_r1/target_model/2026-01-01/target_model")
     assert "`kedro run --pipelines=training --namespaces=iso_r1`" in target
     assert "save_pretrained" in models.rebuild_advice("/home/me/my-model")
+
+
+def test_unreadable_local_config_gets_local_advice(saved_base_target):
+    (saved_base_target / "config.json").write_text("{}")  # valid JSON, no model_type
+    with pytest.raises(ModelNotAvailableError) as info:
+        models.load_causal_lm(ModelSpec(name_or_path=str(saved_base_target)))
+    message = str(info.value)
+    assert "transformers could not read it [Unrecognized model" in message
+    assert PREPARATION_FIX in message and "huggingface-cli" not in message

@@ -309,16 +309,16 @@ def _load(spec: ModelSpec, auto_class: Any, kind: str) -> LoadedModel:
     device = resolve_device(spec.device)
     dtype = resolve_dtype(spec.dtype, device)
     tokenizer = load_tokenizer(spec)
+    from safetensors import SafetensorError
+
     try:
         model = auto_class.from_pretrained(
             spec.name_or_path, dtype=dtype, use_safetensors=None, **_common_kwargs(spec)
         )
-    except Exception as exc:  # safetensors raises its own SafetensorError
+    except (OSError, ValueError, SafetensorError) as exc:
         if spec.is_local:
             raise _local_load_error(spec, kind, exc) from exc
-        if isinstance(exc, (OSError, ValueError)):
-            raise _hub_error(spec, kind, exc) from exc
-        raise
+        raise _hub_error(spec, kind, exc) from exc
     model.to(device)
     model.eval()
     return LoadedModel(model, tokenizer, spec)
