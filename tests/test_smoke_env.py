@@ -29,7 +29,7 @@ def test_smoke_environment_runs_every_path(project_copy):
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "TOKENIZERS_PARALLELISM": "false"}
     result = subprocess.run(
         [sys.executable, "-m", "kedro", "run", "--env", "smoke", f"--pipelines={PIPELINES}"],
-        cwd=project_copy, capture_output=True, text=True, timeout=900, check=False, env=env)
+        cwd=project_copy, capture_output=True, text=True, timeout=1500, check=False, env=env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     out = project_copy / "data"
     secondary = pd.read_csv(_latest(out / "08_reporting/secondary_tables.csv"))
@@ -74,7 +74,7 @@ def test_each_family_trains_and_is_attacked_through_kedro(project_copy, family):
         [sys.executable, "-m", "kedro", "run", "--env", "family",
          "--pipelines=preparation,canaries,injection,training,mia",
          "--params", f"preparation.tiny_target.family={family}"],
-        cwd=project_copy, capture_output=True, text=True, timeout=600, check=False, env=env)
+        cwd=project_copy, capture_output=True, text=True, timeout=1200, check=False, env=env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     out = project_copy / "data"
     config = (out / "06_models/base_target/config.json").read_text()
@@ -107,7 +107,7 @@ def test_pooled_design_runs_through_kedro(project_copy):
     result = subprocess.run(
         [sys.executable, "-m", "kedro", "run", "--env", "pooled",
          f"--pipelines={PIPELINES}"],
-        cwd=project_copy, capture_output=True, text=True, timeout=600, check=False, env=env)
+        cwd=project_copy, capture_output=True, text=True, timeout=1200, check=False, env=env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     out = project_copy / "data"
     assert (out / "06_models/pooled_s1/target_model").is_dir()

@@ -121,14 +121,47 @@ class GridHooks:
 
     @hook_impl
     def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
-        """Stop at once when the run reads trained models, or any other persisted
-        dataset, that were never made."""
+        """Give the run its identity (``run_info``, saved in ``run_records``), then stop
+        at once when the run reads trained models, or any other persisted dataset, that
+        were never made."""
+        _record_run(run_params, pipeline, catalog)
+        _validate_parameters_first(pipeline, catalog)
         free = sorted(n for n in pipeline.inputs()
                       if not n.startswith("params:") and n != "parameters" and n in catalog)
         models = [n for n in free if n.endswith(".target_model")]
         check_trained_models(models, catalog.exists)
         others = [n for n in free if n not in models]
         check_inputs_exist(others, catalog.exists, _producers)
+
+
+def _validate_parameters_first(pipeline: Any, catalog: Any) -> None:
+    """Run the pipelines' parameter checks (``validate_*`` nodes that read parameters
+    only) now, so a bad value is reported before a missing input; the nodes run again
+    in the pipeline, where their outputs are used."""
+    for node in pipeline.nodes:
+        if node.func.__name__.startswith("validate") and node.inputs and all(
+                n.startswith("params:") or n == "parameters" for n in node.inputs):
+            node.func(*[_peek(catalog, n) for n in node.inputs])
+
+
+def _peek(catalog: Any, name: str) -> Any:
+    """A parameter value, read from its dataset directly (no "Loading data" log line:
+    this is configuration, not data)."""
+    return catalog[name].load()
+
+
+def _record_run(run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:  # noqa: ARG001
+    """``run_info`` (a MemoryDataset the stamping nodes read) and its saved record."""
+    from kedro.io import MemoryDataset
+
+    from mosaic_kedro.provenance import run_record
+
+    parameters = _peek(catalog, "parameters") if "parameters" in catalog else {}
+    info = run_record(str(run_params.get("session_id")), run_params.get("env"), parameters,
+                      run_params.get("pipeline_names"), run_params.get("namespaces"))
+    catalog["run_info"] = MemoryDataset(info, copy_mode="assign")
+    if "run_records" in catalog:  # every run, so a report can always name its own
+        catalog.save("run_records", {info["run_id"]: info})
 
 
 def _producers(names: list[str]) -> dict[str, list[str]]:

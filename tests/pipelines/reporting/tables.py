@@ -198,7 +198,7 @@ def inputs(per_canary: pd.DataFrame | None = None) -> dict[str, Any]:
         "extraction_scores": extraction(per_canary),
         "slimpajama_near_duplicates": near_duplicates(),
         "slimpajama_planted_check": planted_check(), "slimpajama_throughput": throughput(),
-        "params:reporting": PARAMS, "parameters": PARAMETERS,
+        "run_records": {}, "params:reporting": PARAMS, "parameters": PARAMETERS,
     }
 
 

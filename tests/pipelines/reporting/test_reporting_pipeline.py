@@ -56,6 +56,7 @@ def test_pipeline_shape():
         "slimpajama_near_duplicates",
         "slimpajama_planted_check",
         "slimpajama_throughput",
+        "run_records",
         "params:reporting",
         "parameters",
     }
@@ -370,3 +371,44 @@ def test_report_figures_follow_the_headline_score(run_outputs):
     assert len(filled) == len(fuzzy)
     assert not big.get_legend()  # the legend is the subfigure's, below the axes
     assert fig.subfigs[0].legends
+
+
+def _stamped(frame, run_of):
+    """Rows of the conditions in ``run_of`` stamped with (run_id, params_hash)."""
+    runs = frame["condition"].map(run_of)
+    return frame.assign(run_id=[r[0] for r in runs], params_hash=[r[1] for r in runs])
+
+
+def test_report_names_its_runs_and_their_parameters(tmp_path):
+    """One run: the Provenance section names it and the Parameters section shows the
+    parameters recorded with the data, not those in force when the report is written."""
+    data = T.inputs()
+    record = {"run_id": "2026-01-01T00.00.00.000Z", "env": "local", "pipelines": [],
+              "namespaces": [], "params_hash": "aaaa", "parameters": {"canaries":
+                                                                    {"num_canaries": 64}}}
+    for name in ("auc_table", "extraction_scores", "training_metrics"):
+        data[name] = _stamped(data[name], lambda c: (record["run_id"], "aaaa"))
+    data["run_records"] = {record["run_id"]: lambda: record}
+    data["parameters"] = {"canaries": {"num_canaries": 100}}  # changed since
+    report = T.run_reporting(tmp_path, data)["md"].read_text()
+    provenance = report.split("## Provenance")[1].split("## Parameters")[0]
+    assert record["run_id"] in provenance and "aaaa" in provenance
+    parameters = report.split("## Parameters")[1]
+    assert "num_canaries: 64" in parameters and "num_canaries: 100" not in parameters
+    assert "Mixed runs" not in report
+
+
+def test_report_marks_a_mix_of_runs_first(tmp_path):
+    """Versions of two runs with different parameters (a one-off --namespaces rerun
+    with other settings): the summary says so before anything else, naming both."""
+    data = T.inputs()
+    conds = sorted(data["auc_table"]["condition"].unique())
+    late = set(conds[:2])
+    for name in ("auc_table", "extraction_scores", "training_metrics"):
+        data[name] = _stamped(data[name], lambda c: (
+            ("run-b", "bbbb") if c in late else ("run-a", "aaaa")))
+    report = T.run_reporting(tmp_path, data)["md"].read_text()
+    summary = report.split("## Summary")[1].split("##")[0]
+    first = summary.strip().splitlines()[0]
+    assert "Mixed runs" in first and "run-a" in first and "run-b" in first
+    assert "(parameters bbbb, 2 conditions)" in first

@@ -9,7 +9,6 @@ import pytest
 from mosaic_kedro.params import ParameterError
 from mosaic_kedro.pipelines.training import nodes
 from mosaic_kedro.pipelines.training.pipeline import build
-from mosaic_kedro.training_callback import METRIC_COLUMNS
 
 
 def test_bad_parameter_names_the_key():
@@ -34,9 +33,9 @@ def test_gather_keeps_columns_and_handles_empty():
     frame = pd.DataFrame([{"condition": "a", "step": 0, "auc_loss": 0.5, "ppl_members": 2.0,
                            "ppl_non_members": 2.0}])
     gathered = nodes.gather_training_metrics(frame, frame)
-    assert len(gathered) == 2 and list(gathered.columns) == METRIC_COLUMNS
+    assert len(gathered) == 2 and list(gathered.columns) == nodes.TRAINING_COLUMNS
     assert gathered["ppl_members_median"].isna().all()  # older metrics: no median
-    assert list(nodes.gather_training_metrics().columns) == METRIC_COLUMNS
+    assert list(nodes.gather_training_metrics().columns) == nodes.TRAINING_COLUMNS
 
 
 def test_one_namespace_per_condition():

@@ -22,16 +22,17 @@ from mosaic_kedro.models import (
     load_causal_lm,
 )
 from mosaic_kedro.params import StrictParams, parse_params
+from mosaic_kedro.provenance import RUN_COLUMNS, UNRECORDED, stamp
 from mosaic_kedro.rho import AUC_TABLE_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 _META = [c for c in META_COLUMNS if c != "num_copies"]
 SCORE_COLUMNS = ["model", "condition", "kind", "value", "seed", "num_copies", *_META,
-                 "canary_id", "set", "score", "value_score"]
+                 "canary_id", "set", "score", "value_score", *RUN_COLUMNS]
 ROC_COLUMNS = ["model", "condition", "kind", "value", "seed", "score", "fpr", "tpr"]
 #: The AUC table: rho's columns, then the condition's metadata (grid.META_COLUMNS).
-AUC_COLUMNS = [*AUC_TABLE_COLUMNS, *_META]
+AUC_COLUMNS = [*AUC_TABLE_COLUMNS, *_META, *RUN_COLUMNS]
 REFERENCE_COLUMNS = ["canary_id", "reference_ppl", "reference_tokens"]
 
 
@@ -119,6 +120,7 @@ def score_condition(
     reference_scores: pd.DataFrame,
     params: dict[str, Any],
     target: dict[str, Any] | None,
+    run_info: dict[str, Any] | None = None,
     *,
     condition: dict[str, Any],
 ) -> pd.DataFrame:
@@ -126,7 +128,8 @@ def score_condition(
     non-members of its seed) under the model it was trained into; one target pass for the tokens, one for the
     lower-cased text. Inputs: the model, canaries, ``reference_scores``, ``params:mia``
     and ``params:preparation.target`` (read directly, so ``--namespaces=<condition>``
-    runs alone). Output: ``mia_scores`` rows (one per canary and score)."""
+    runs alone), ``run_info`` (the run's identity, stamped on every row). Output:
+    ``mia_scores`` rows (one per canary and score)."""
     config = config_with_label(params, target)
     non_members = canaries[(canaries["seed"] == condition["seed"])
                            & (canaries["set"] == mia_scores.NON_MEMBER)]
@@ -149,12 +152,12 @@ def score_condition(
     long = long.assign(model=model_label(config, target_model), condition=condition["name"],
                        kind=condition["kind"], value=condition["value"],
                        seed=condition["seed"], **condition_metadata(condition))
-    return long[SCORE_COLUMNS]
+    return stamp(long, run_info)[SCORE_COLUMNS]
 
 
 EXTRACTION_COLUMNS = ["model", "condition", "kind", "value", "seed", "num_copies", *_META,
                       "canary_id", "prompt_tokens", "generated_text", "reference_text",
-                      "bleu", "token_edit_similarity", "exact_match"]
+                      "bleu", "token_edit_similarity", "exact_match", *RUN_COLUMNS]
 
 
 def extract_condition(
@@ -162,6 +165,7 @@ def extract_condition(
     canaries: pd.DataFrame,
     params: dict[str, Any],
     target: dict[str, Any] | None,
+    run_info: dict[str, Any] | None = None,
     *,
     condition: dict[str, Any],
 ) -> pd.DataFrame:
@@ -198,7 +202,7 @@ def extract_condition(
     table = table.assign(model=model_label(config, target_model), condition=condition["name"],
                          kind=condition["kind"], value=condition["value"],
                          seed=condition["seed"], **condition_metadata(condition))
-    return table[EXTRACTION_COLUMNS]
+    return stamp(table, run_info)[EXTRACTION_COLUMNS]
 
 
 def gather_extraction(*frames: pd.DataFrame) -> pd.DataFrame:
@@ -229,6 +233,7 @@ def evaluate(mia_scores_table: pd.DataFrame, config: dict[str, Any]) -> tuple[pd
     for key, group in mia_scores_table.groupby(keys, sort=False):
         first = group.iloc[0]
         meta = {**{c: first[c] for c in ["kind", "value", "seed", "num_copies", *_META]},
+                **{c: first.get(c, UNRECORDED) for c in RUN_COLUMNS},
                 **dict(zip(keys, key))}
         is_member = (group["set"] == mia_scores.MEMBER).to_numpy()
         values = group["value_score"].to_numpy(np.float64)

@@ -24,7 +24,8 @@ from mosaic_kedro.grid import Condition, bind, conditions
 from mosaic_kedro.hooks import grid_parameters, run_parameters
 from mosaic_kedro.pipelines.mia import nodes
 
-SHARED = {"canaries": "canaries", "reference_scores": "reference_scores"}
+SHARED = {"canaries": "canaries", "reference_scores": "reference_scores",
+          "run_info": "run_info"}
 SHARED_PARAMS = {"params:mia": "params:mia",
                  "params:preparation.target": "params:preparation.target"}
 
@@ -33,11 +34,11 @@ SHARED_PARAMS = {"params:mia": "params:mia",
 def _condition_pipeline(cond: Condition) -> Pipeline:
     score = Node(bind(nodes.score_condition, condition=asdict(cond)),
                  ["target_model", "canaries", "reference_scores", "params:mia",
-                  "params:preparation.target"], "mia_scores",
+                  "params:preparation.target", "run_info"], "mia_scores",
                  name="score_condition")
     extract = Node(bind(nodes.extract_condition, condition=asdict(cond)),
-                   ["target_model", "canaries", "params:mia", "params:preparation.target"],
-                   "extraction", name="extract_condition")
+                   ["target_model", "canaries", "params:mia", "params:preparation.target",
+                    "run_info"], "extraction", name="extract_condition")
     inputs = {**SHARED, "target_model": f"{cond.unit}.target_model"}
     return pipeline([score, extract], namespace=cond.name, inputs=inputs,
                     parameters=SHARED_PARAMS)

@@ -9,15 +9,15 @@ report says what is missing.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from matplotlib.figure import Figure
 from pydantic import Field
 
-from mosaic_kedro import plotting, report_render
+from mosaic_kedro import plotting, provenance, report_render
 from mosaic_kedro.grid import META_COLUMNS
 from mosaic_kedro.params import StrictParams, parse_params
 from mosaic_kedro.pipelines.reporting import sections
@@ -31,6 +31,8 @@ from mosaic_kedro.rho import (
     normalize_published,
     rho_per_seed,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class BootstrapParams(StrictParams):
@@ -113,7 +115,8 @@ def prepare_auc_table(auc_table: pd.DataFrame, params: dict[str, Any]) -> pd.Dat
             "an older version of the mia pipeline: rerun `kedro run --pipelines=mia`"
         )
     extra = [c for c in META_COLUMNS if c not in AUC_TABLE_COLUMNS]
-    return table[[*AUC_TABLE_COLUMNS, *extra]].reset_index(drop=True)
+    runs = [c for c in provenance.RUN_COLUMNS if c in table.columns]  # absent: published
+    return table[[*AUC_TABLE_COLUMNS, *extra, *runs]].reset_index(drop=True)
 
 
 def _published_metadata(table: pd.DataFrame) -> pd.DataFrame:
@@ -447,12 +450,15 @@ def _report_blocks(  # noqa: PLR0913
     auc_table: pd.DataFrame, rho_table: pd.DataFrame, secondary: pd.DataFrame,
     extraction: pd.DataFrame, training_metrics: pd.DataFrame, planted: pd.DataFrame,
     throughput: dict[str, Any], parameters: dict[str, Any], p: ReportingParams,
-    figures: tuple[Block, ...],
+    figures: tuple[Block, ...], runs: pd.DataFrame, records: dict[str, dict[str, Any]],
 ) -> list[Block]:
     score = p.headline_score
+    mixed = sections.mixed_runs_sentence(runs)
+    if mixed:
+        logger.warning(mixed.replace("**", ""))
     zero = sections.step_zero_auc(training_metrics)
     pct = sections.level(p.bootstrap.alpha)
-    summary = [*sections.rho_trend_sentences(rho_table, score, pct),
+    summary = [*([mixed] if mixed else []), *sections.rho_trend_sentences(rho_table, score, pct),
                *_exact_rise(auc_table, score)]
     if zero is not None:
         summary.append(f"The attack's AUC at training step 0, before any injection, is "
@@ -493,10 +499,16 @@ def _report_blocks(  # noqa: PLR0913
         {"type": "h2", "text": "SlimPajama: exact and fuzzy duplicates in a corpus"},
         *slim,
         *sections.slimpajama_blocks(planted, throughput),
+        {"type": "h2", "text": "Provenance"},
+        *sections.provenance_blocks(runs, records),
         {"type": "h2", "text": "Parameters"},
-        {"type": "code", "lang": "yaml",
-         "text": yaml.safe_dump(parameters, sort_keys=True, default_flow_style=False)},
+        *sections.parameters_blocks(runs, records, parameters),
     ]
+
+
+def _loaded(partition: Any) -> dict[str, Any]:
+    """A run record: a PartitionedDataset partition (a loader) or a plain dict."""
+    return partition() if callable(partition) else partition
 
 
 def write_report(  # noqa: PLR0913
@@ -507,6 +519,7 @@ def write_report(  # noqa: PLR0913
     training_metrics: Any,
     slimpajama_planted_check: Any,
     slimpajama_throughput: Any,
+    run_records: dict[str, Any],
     parameters: dict[str, Any],
     params: dict[str, Any],
     *figures: Block,
@@ -516,14 +529,18 @@ def write_report(  # noqa: PLR0913
     files the Markdown links (``report_figures``: ``<key>-<hash>.png``). Contents: a
     summary (rho's trend with R, the exact curve's rise, the AUC at step 0), what was
     run, departures, every figure with a caption, rho with its intervals and method,
-    AUC, secondary, extraction and SlimPajama tables, the parameters."""
+    AUC, secondary, extraction and SlimPajama tables, the runs the data came from
+    (``run_records``; a mix of parameter sets is said first) and their parameters."""
     p = _params(params)
     if p.input_layout == "published":  # the project's grid did not make these AUCs
         parameters = {"reporting": params}
     throughput = slimpajama_throughput if isinstance(slimpajama_throughput, dict) else {}
-    blocks = _report_blocks(auc_table, rho_table, secondary, extraction,
-                            _frame(training_metrics), _frame(slimpajama_planted_check),
-                            throughput, parameters, p, figures)
+    metrics = _frame(training_metrics)
+    runs = provenance.runs_of(auc_table, extraction, metrics)
+    records = {r: _loaded(run_records[r]) for r in runs["run_id"] if r in (run_records or {})}
+    blocks = _report_blocks(auc_table, rho_table, secondary, extraction, metrics,
+                            _frame(slimpajama_planted_check), throughput, parameters, p,
+                            figures, runs, records)
     files = report_render.figure_files(blocks)
     return (report_render.render_markdown(blocks, files, p.markdown_figure_dir),
             report_render.render_html(blocks, files, REPORT_TITLE),

@@ -116,6 +116,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "training_metrics",
                     "slimpajama_planted_check",
                     "slimpajama_throughput",
+                    "run_records",
                     "parameters",
                     PARAMS,
                     "rho_vs_r_embed",

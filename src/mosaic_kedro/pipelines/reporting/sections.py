@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from mosaic_kedro.rho import PUBLISHED_CANARIES_PER_SET
 
@@ -348,3 +349,57 @@ def slimpajama_blocks(planted: pd.DataFrame, throughput: dict[str, Any]) -> list
               + f"; {throughput.get('n_planted', 0)} planted copies."),
             table(frame)]
     return out
+
+
+def mixed_runs_sentence(runs: pd.DataFrame) -> str | None:
+    """A loud sentence when the data comes from runs with different parameters."""
+    hashes = sorted(runs["params_hash"].unique()) if len(runs) else []
+    if len(hashes) < 2:
+        return None
+    parts = [f"{r.run_id} (parameters {r.params_hash}, {r.conditions} conditions)"
+             for r in runs.itertuples()]
+    return (f"**Mixed runs:** this report's data comes from {len(runs)} runs with "
+            f"{len(hashes)} different parameter sets: {'; '.join(parts)}. Numbers made "
+            "with different parameters may not be comparable; rerun the grid in one "
+            "`kedro run` (without --namespaces) for a consistent report.")
+
+
+def provenance_blocks(runs: pd.DataFrame, records: dict[str, dict[str, Any]]) -> list[Block]:
+    """Which runs made the data (run id = the session's save version, which is also the
+    version folder of every dataset it saved) and with which parameters."""
+    if not len(runs):
+        return [p("No per-condition data in this report.")]
+    rows = []
+    for r in runs.itertuples():
+        rec = records.get(r.run_id, {})
+        rows.append({"run_id": r.run_id, "params_hash": r.params_hash,
+                     "conditions": r.conditions, "env": rec.get("env", "-"),
+                     "pipelines": ", ".join(rec.get("pipelines") or []) or "(default)",
+                     "namespaces": ", ".join(rec.get("namespaces") or []) or "(all)"})
+    return [p("The runs whose outputs this report read (versioned datasets live under "
+              "`<dataset>/<run_id>/`; each run's record is "
+              "`data/09_tracking/runs/<run_id>.yml`):"), table(pd.DataFrame(rows))]
+
+
+def parameters_blocks(runs: pd.DataFrame, records: dict[str, dict[str, Any]],
+                      current: dict[str, Any]) -> list[Block]:
+    """The parameters that produced the data (from the run records), one block per
+    parameter set; the current settings only for data without a record."""
+    shown, blocks = set(), []
+    for r in runs.itertuples():
+        rec = records.get(r.run_id)
+        if rec is None or r.params_hash in shown:
+            continue
+        shown.add(r.params_hash)
+        blocks += [p(f"Parameters {r.params_hash} (run {r.run_id}, environment "
+                     f"{rec.get('env', '-')}):"),
+                   {"type": "code", "lang": "yaml",
+                    "text": yaml.safe_dump(rec.get("parameters", {}), sort_keys=True,
+                                           default_flow_style=False)}]
+    if not blocks:
+        blocks = [p("No run record for this data (published inputs, or data made before "
+                    "run records existed): the settings in force when the report was "
+                    "written."),
+                  {"type": "code", "lang": "yaml",
+                   "text": yaml.safe_dump(current, sort_keys=True, default_flow_style=False)}]
+    return blocks

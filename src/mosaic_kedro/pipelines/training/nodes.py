@@ -16,7 +16,11 @@ from pydantic import Field
 from mosaic_kedro import lm_training
 from mosaic_kedro.models import LoadedModel, ModelSpec
 from mosaic_kedro.params import StrictParams, parse_params
+from mosaic_kedro.provenance import RUN_COLUMNS, stamp
 from mosaic_kedro.training_callback import METRIC_COLUMNS, make_leakage_callback
+
+#: the metrics history as saved: the callback's columns and the run's identity
+TRAINING_COLUMNS = [*METRIC_COLUMNS, *RUN_COLUMNS]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,7 @@ def train_target_model(
     injected_corpus: pd.DataFrame,
     canaries: pd.DataFrame,
     params: dict[str, Any],
+    run_info: dict[str, Any] | None = None,
     *,
     unit: str,
     seed: int,
@@ -76,8 +81,9 @@ def train_target_model(
     condition's in the isolated design, a seed's in the pooled one).
 
     Inputs: the base target, ``injected_corpus`` (``book_id, text``), the canaries (for
-    the leakage callback) and ``params:training`` (read directly, so
-    ``--namespaces=<unit>`` runs alone). Outputs: the trained model with its tokenizer,
+    the leakage callback), ``params:training`` (read directly, so
+    ``--namespaces=<unit>`` runs alone) and ``run_info`` (the run's identity, stamped
+    on the history). Outputs: the trained model with its tokenizer,
     and the metrics history (``condition`` = the unit, ``step, auc_loss, ppl_members,
     ppl_non_members`` and their ``_median``; every member of the seed counts). Chunks
     are shuffled with ``seed``; checkpoints go to
@@ -110,13 +116,13 @@ def train_target_model(
     elapsed = time.perf_counter() - start
     logger.info("%s: trained in %.1f s (%.0f tokens/s)", name, elapsed, n_tokens / elapsed)
     spec = ModelSpec(name_or_path=f"{base_model.spec.name_or_path}+{name}")
-    return LoadedModel(model, tokenizer, spec), callback.table()
+    return LoadedModel(model, tokenizer, spec), stamp(callback.table(), run_info)
 
 
 def gather_training_metrics(*histories: pd.DataFrame) -> pd.DataFrame:
     """Every condition's metrics history in one table (``training_metrics``)."""
     frames = [h for h in histories if h is not None and len(h)]
     if not frames:
-        return pd.DataFrame(columns=METRIC_COLUMNS)
+        return pd.DataFrame(columns=TRAINING_COLUMNS)
     # reindex: metrics written before the median columns existed keep NaN there
-    return pd.concat(frames, ignore_index=True).reindex(columns=METRIC_COLUMNS)
+    return pd.concat(frames, ignore_index=True).reindex(columns=TRAINING_COLUMNS)

@@ -14,12 +14,13 @@ from mosaic_kedro.grid import bind, training_units
 from mosaic_kedro.hooks import grid_parameters
 from mosaic_kedro.pipelines.training import nodes
 
-SHARED = {"base_model": "base_model", "canaries": "canaries"}
+SHARED = {"base_model": "base_model", "canaries": "canaries", "run_info": "run_info"}
 
 
 def _unit_pipeline(unit: str, seed: int) -> Pipeline:
     train = bind(nodes.train_target_model, unit=unit, seed=seed)
-    node = Node(train, ["base_model", "injected_corpus", "canaries", "params:training"],
+    node = Node(train, ["base_model", "injected_corpus", "canaries", "params:training",
+                        "run_info"],
                 ["target_model", "training_metrics"],
                 name="train_target_model")
     return pipeline([node], namespace=unit, inputs=SHARED,
