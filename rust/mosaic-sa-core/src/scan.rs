@@ -41,6 +41,8 @@ pub struct Pattern {
     keys: Vec<u32>,
     masks: Vec<u64>,
     words: usize,
+    /// the masks as one u128 per key when m <= 128 (single-block fast path)
+    masks128: Vec<u128>,
 }
 
 impl Pattern {
@@ -55,7 +57,12 @@ impl Pattern {
             let k = keys.binary_search(&t).unwrap();
             masks[k * words + i / 64] |= 1u64 << (i % 64);
         }
-        Pattern { tokens: tokens.to_vec(), keys, masks, words }
+        let masks128 = if m <= 128 {
+            (0..keys.len()).map(|k| masks[k * words] as u128 | if words > 1 { (masks[k * words + 1] as u128) << 64 } else { 0 }).collect()
+        } else {
+            Vec::new()
+        };
+        Pattern { tokens: tokens.to_vec(), keys, masks, words, masks128 }
     }
 
     /// Levenshtein distance between the pattern and `text` (global alignment),
@@ -76,6 +83,28 @@ impl Pattern {
         let m = self.tokens.len();
         if m == 0 {
             return n as u32;
+        }
+        if m <= 128 {
+            // one 128-bit block: Myers' recurrence with the top row growing by 1
+            let hibit = 1u128 << (m - 1);
+            let (mut pv, mut mv) = (!0u128, 0u128);
+            let mut score = m as i64;
+            for i in 0..n {
+                let eq = match key_of(i) {
+                    Some(k) => self.masks128[k],
+                    None => 0,
+                };
+                let xv = eq | mv;
+                let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+                let ph = mv | !(xh | pv);
+                let mh = pv & xh;
+                score += ((ph & hibit) != 0) as i64 - ((mh & hibit) != 0) as i64;
+                let ph = (ph << 1) | 1;
+                let mh = mh << 1;
+                pv = mh | !(xv | ph);
+                mv = ph & xv;
+            }
+            return score as u32;
         }
         let w = self.words;
         let mut stack = [[!0u64; 4], [0u64; 4]];
@@ -411,12 +440,13 @@ fn piece_hash(p: &[u32]) -> u64 {
 struct Table {
     slots: Vec<(u64, u32)>,
     mask: usize,
+    len: usize,
 }
 
 impl Table {
     fn new(cap: usize) -> Table {
         let size = (cap * 2).next_power_of_two().max(16);
-        Table { slots: vec![(0, 0); size], mask: size - 1 }
+        Table { slots: vec![(0, 0); size], mask: size - 1, len: 0 }
     }
     #[inline(always)]
     fn slot(&self, h: u64) -> usize {
@@ -436,7 +466,13 @@ impl Table {
     }
     fn insert(&mut self, h: u64, v: u32) {
         let i = self.slot(h);
+        if self.slots[i].0 == 0 {
+            self.len += 1;
+        }
         self.slots[i] = (h, v);
+    }
+    fn len(&self) -> usize {
+        self.len
     }
 }
 
@@ -551,6 +587,8 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         return scan_reference(text, seps, targets, max_distance, select, threads);
     }
     let n = text.len();
+    let t_start = std::time::Instant::now();
+    let stats = std::env::var_os("MOSAIC_SA_SCAN_STATS").is_some();
     let shift = match select {
         Select::Levenshtein => d / 2,
         Select::Hamming => 0,
@@ -691,6 +729,17 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     }
     multi_start.push(multi.len() as u32);
     drop(multi);
+    // a bit per hash bucket in front of the table (fits in L2): most corpus
+    // n-grams are no piece and no prefix, and skip the table's cache miss
+    let nbits = (mtab.len() * 8).next_power_of_two().clamp(1 << 12, 1 << 24);
+    let mut bloom = vec![0u64; nbits / 64];
+    let bmask = nbits - 1;
+    for &(h, _) in &mtab.slots {
+        if h != 0 {
+            let b = (h >> 40) as usize & bmask;
+            bloom[b >> 6] |= 1 << (b & 63);
+        }
+    }
     drop(uni);
     // bag of each target (local id, multiplicity)
     let bags: Vec<Vec<(u32, u32)>> = targets
@@ -718,7 +767,9 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     let nwin = n.saturating_sub(m - 1);
     // chunk positions are kept relative to the chunk start in u32
     let parts = chunks(nwin, (threads.max(1) * 8).max(nwin >> 31));
-    let stats = std::env::var_os("MOSAIC_SA_SCAN_STATS").is_some();
+    if stats {
+        crate::util::progress(format!("scan: setup {:.2}s", t_start.elapsed().as_secs_f64()));
+    }
     run_workers(threads, parts.len(), |take| {
         let mut local_res: Vec<Vec<Match>> = vec![Vec::new(); nt];
         let mut state = init.clone();
@@ -726,10 +777,11 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         let mut need = vec![0u32; nk];
         let mut wc = vec![0u32; nk];
         let mut slot_of = vec![u32::MAX; nk];
-        let mut window: Vec<u32> = vec![0; m];
-        let mut wkeys: Vec<u32> = vec![0; m];
+        let mut ikeys: Vec<u32> = Vec::new();
         let mut st = [0u64; 4];
         let mut tstream = 0f64;
+        let mut tsort = 0f64;
+        let tall = std::time::Instant::now();
         while let Some(ci) = take() {
             let (ws, we) = parts[ci];
             if ws >= we {
@@ -795,7 +847,12 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             let mut h = fold(0, text[c].to_u32());
                             for l in 2..=LMAX.min(stop - c) {
                                 h = fold(h, text[c + l - 1].to_u32());
-                                let Some(v) = mtab.get(finish(h, l)) else { break };
+                                let hh = finish(h, l);
+                                let b = (hh >> 40) as usize & bmask;
+                                if bloom[b >> 6] & (1 << (b & 63)) == 0 {
+                                    break;
+                                }
+                                let Some(v) = mtab.get(hh) else { break };
                                 if v & PIECE != 0 {
                                     let g = (v & !(PIECE | EXT)) as usize;
                                     for &(t, off) in &multi_e[multi_start[g] as usize..multi_start[g + 1] as usize] {
@@ -812,8 +869,10 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                 }
             }
             tstream += t0.elapsed().as_secs_f64();
+            let t1 = std::time::Instant::now();
             // ---- verify the candidate ranges, per target
             cands.sort_unstable();
+            tsort += t1.elapsed().as_secs_f64();
             let mut i = 0;
             while i < cands.len() {
                 let t = cands[i].0 as usize;
@@ -885,6 +944,7 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             }
                         }
                     }
+                    let mut ikeys_from: Option<usize> = None;
                     for p in a..=b {
                         if p > a {
                             sub!(text[p - 1]);
@@ -895,15 +955,24 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             continue;
                         }
                         st[3] += 1;
-                        for ((w, kk), x) in window.iter_mut().zip(wkeys.iter_mut()).zip(&text[p..p + m]) {
-                            *w = x.to_u32();
-                            let u = local_t(*x);
-                            *kk = if u == u32::MAX { u32::MAX } else { slot_of[u as usize] };
+                        // pattern-key indices of the range's tokens, once per range
+                        if ikeys_from != Some(a) {
+                            ikeys.clear();
+                            ikeys.extend(text[a..b + m].iter().map(|&x| {
+                                let u = local_t(x);
+                                if u == u32::MAX {
+                                    u32::MAX
+                                } else {
+                                    slot_of[u as usize]
+                                }
+                            }));
+                            ikeys_from = Some(a);
                         }
-                        let h = hamming(&pat.tokens, &window);
+                        let wk = &ikeys[p - a..p - a + m];
+                        let h = pat.tokens.iter().zip(&text[p..p + m]).filter(|(x, y)| **x != y.to_u32()).count() as u32;
                         let lev = if (h as usize) <= d || select == Select::Levenshtein {
                             pat.levenshtein_by(m, |i| {
-                                let k = wkeys[i];
+                                let k = wk[i];
                                 (k != u32::MAX).then_some(k as usize)
                             })
                         } else {
@@ -935,14 +1004,22 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
             }
         }
         if stats {
-            crate::util::progress(format!("scan worker: stream {tstream:.2}s; hits {} triggers {} windows checked {} bag-passed {}", st[0], st[1], st[2], st[3]));
+            crate::util::progress(format!("scan worker: stream {tstream:.2}s (+ verify {:.2}s); sort {tsort:.2}s; hits {} triggers {} windows checked {} bag-passed {}", tall.elapsed().as_secs_f64() - tstream - tsort, st[0], st[1], st[2], st[3]));
         }
         let mut r = results.lock().unwrap();
         for (t, v) in local_res.into_iter().enumerate() {
             r[t].extend(v);
         }
     });
-    results.into_inner().unwrap().into_iter().map(|c| greedy_select(c, m, select)).collect()
+    if stats {
+        crate::util::progress(format!("scan: workers done at {:.2}s", t_start.elapsed().as_secs_f64()));
+    }
+    let tg = std::time::Instant::now();
+    let out: Vec<Vec<Match>> = crate::util::parallel_map(threads, nt, |t| greedy_select(std::mem::take(&mut results.lock().unwrap()[t]), m, select));
+    if stats {
+        crate::util::progress(format!("scan: greedy selection {:.2}s", tg.elapsed().as_secs_f64()));
+    }
+    out
 }
 
 /// Table value flags of the piece index.
