@@ -27,6 +27,7 @@ is shared, so CPU time is the fairer figure.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -170,9 +171,7 @@ def main() -> None:
         for th in threads:
             out = a.work / f"scan{k}_{th}.jsonl"
             r = run_scan(b, tok, tf, out, d, th, "pieces")
-            matches = sum(1 for line in out.read_text().splitlines()[1:] for _ in [0]) and sum(
-                int(line.split('"n_matches":')[1].split(",")[0]) for line in out.read_text().splitlines()[1:]
-            )
+            matches = sum(json.loads(line)["n_matches"] for line in out.read_text().splitlines()[1:])
             rr = run_scan(b, ref_tok, tf, a.work / "ref.jsonl", d, th, "reference")
             ref_rate = ref_n * k / max(rr["cpu"], 1e-9)
             if ref_tok == tok:
@@ -196,7 +195,7 @@ def main() -> None:
     py_s = time.perf_counter() - t0
     out = a.work / "slice.jsonl"
     run_scan(b, slice_tok, tf, out, d, 1, "pieces")
-    rows = [eval(line.replace("true", "True").replace("false", "False")) for line in out.read_text().splitlines()[1:]]
+    rows = [json.loads(line) for line in out.read_text().splitlines()[1:]]
     agree = all(r_["positions"] == p for r_, p in zip(rows, py))
     py_tps = len(stoks) / py_s
     print()

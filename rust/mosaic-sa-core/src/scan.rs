@@ -626,9 +626,12 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     };
     let sample_len: usize = blocks.iter().map(|&(a, b)| b - a).sum::<usize>().max(1);
     let mut cnt1 = vec![0u32; nk];
-    let mut grams = Table::new(nt * m * (LMAX - 1));
+    // n-gram counts when their table stays small (<= 8 M n-grams), else the
+    // product of the unigram frequencies estimates a longer piece
+    let count_grams = nt * m * (LMAX - 1) <= 1 << 23;
+    let mut grams = Table::new(if count_grams { nt * m * (LMAX - 1) } else { 0 });
     let mut gram_cnt: Vec<u32> = Vec::new();
-    for t in targets {
+    for t in targets.iter().filter(|_| count_grams) {
         for l in 2..=LMAX {
             for i in 0..=m.saturating_sub(l) {
                 if i + l <= m {
@@ -648,6 +651,9 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                 continue;
             }
             cnt1[u as usize] += 1;
+            if !count_grams {
+                continue;
+            }
             let mut h = fold(0, text[c].to_u32());
             for l in 2..=LMAX.min(b - c) {
                 if text[c + l - 1].is_sep() {
@@ -662,11 +668,10 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     }
     let sl = sample_len as f64;
     let freq = |p: &[u32]| -> f64 {
-        let c = if p.len() == 1 {
-            cnt1[local(p[0]) as usize]
-        } else {
-            grams.get(piece_hash(p)).map(|g| gram_cnt[g as usize]).unwrap_or(0)
-        };
+        if p.len() == 1 || !count_grams {
+            return p.iter().map(|&x| (cnt1[local(x) as usize] as f64 + 0.5) / sl).product();
+        }
+        let c = grams.get(piece_hash(p)).map(|g| gram_cnt[g as usize]).unwrap_or(0);
         (c as f64 + 0.5) / sl
     };
     let t_plan = std::time::Instant::now();

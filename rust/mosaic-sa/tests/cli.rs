@@ -113,6 +113,14 @@ fn pipeline_roundtrip() {
     let line = body.lines().nth(1).unwrap();
     assert!(line.contains("\"doc_ids\":[0,2,3]"), "{line}");
     assert!(line.contains("\"levenshtein\":[0,0,3]"), "{line}");
+    // the hidden `--algorithm reference` (previous scan) writes the same bytes
+    let sc2 = d.join("scan_ref.jsonl");
+    for sel in ["levenshtein", "hamming"] {
+        ok(&["scan", "--tokens", s(&tok), "--targets", s(&tg), "--output", s(&sc), "--max-distance", "5", "--select", sel]);
+        ok(&["scan", "--tokens", s(&tok), "--targets", s(&tg), "--output", s(&sc2), "--max-distance", "5", "--select", sel, "--algorithm", "reference", "--threads", "3"]);
+        assert_eq!(std::fs::read(&sc).unwrap(), std::fs::read(&sc2).unwrap(), "{sel}");
+    }
+    fails(&["scan", "--tokens", s(&tok), "--targets", s(&tg), "--output", s(&sc2), "--algorithm", "fast"], 2, "--algorithm");
     let _ = std::fs::remove_dir_all(&d);
 }
 
