@@ -436,9 +436,13 @@ fn piece_hash(p: &[u32]) -> u64 {
     finish(p.iter().fold(0, |h, &x| fold(h, x)), p.len())
 }
 
-/// Open-addressing hash table u64 (non-zero) -> u32, key and value in one slot.
+/// Open-addressing hash table u64 -> u32 keeping a 32-bit fingerprint of each
+/// key (slot = fingerprint + value, 8 bytes; huge pages). Two keys that share
+/// the slot chain and the fingerprint alias: for the piece index that only adds
+/// hits (candidates are verified exactly), for the frequency estimates it only
+/// changes an estimate.
 struct Table {
-    slots: Vec<(u64, u32)>,
+    slots: Vec<(u32, u32)>,
     mask: usize,
     len: usize,
 }
@@ -446,14 +450,19 @@ struct Table {
 impl Table {
     fn new(cap: usize) -> Table {
         let size = (cap * 2).next_power_of_two().max(16);
-        Table { slots: vec![(0, 0); size], mask: size - 1, len: 0 }
+        Table { slots: crate::util::big_vec(size, (0u32, 0u32)), mask: size - 1, len: 0 }
+    }
+    #[inline(always)]
+    fn fp(h: u64) -> u32 {
+        (h >> 32) as u32 | 1
     }
     #[inline(always)]
     fn slot(&self, h: u64) -> usize {
-        let mut i = (h >> 7) as usize & self.mask;
+        let f = Self::fp(h);
+        let mut i = h as usize & self.mask;
         loop {
             let k = self.slots[i].0;
-            if k == h || k == 0 {
+            if k == f || k == 0 {
                 return i;
             }
             i = (i + 1) & self.mask;
@@ -462,14 +471,14 @@ impl Table {
     #[inline(always)]
     fn get(&self, h: u64) -> Option<u32> {
         let (k, v) = self.slots[self.slot(h)];
-        (k == h).then_some(v)
+        (k == Self::fp(h)).then_some(v)
     }
     fn insert(&mut self, h: u64, v: u32) {
         let i = self.slot(h);
         if self.slots[i].0 == 0 {
             self.len += 1;
         }
-        self.slots[i] = (h, v);
+        self.slots[i] = (Self::fp(h), v);
     }
     fn len(&self) -> usize {
         self.len
@@ -714,7 +723,7 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     // tokens) of a longer piece, flagged, so a corpus position probes length
     // l + 1 only when its l-token prefix extends to some piece
     let mut first = vec![false; nk]; // some piece of >= 2 tokens starts with this token
-    let mut mtab = Table::new(multi.len() * 2);
+    let mut mtab = Table::new(multi.len() + multi.iter().filter(|e| e.3 > 2).count() * (LMAX - 2));
     let mut multi_start: Vec<u32> = Vec::new();
     let mut multi_e: Vec<(u32, u32)> = Vec::with_capacity(multi.len());
     for (i, &(h, t, o, l)) in multi.iter().enumerate() {
@@ -739,9 +748,10 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     let nbits = (mtab.len() * 8).next_power_of_two().clamp(1 << 12, 1 << 24);
     let mut bloom = vec![0u64; nbits / 64];
     let bmask = nbits - 1;
-    for &(h, _) in &mtab.slots {
-        if h != 0 {
-            let b = (h >> 40) as usize & bmask;
+    for &(f, _) in &mtab.slots {
+        if f != 0 {
+            // a key's home slot is lost after probing: the filter hashes its fingerprint
+            let b = bloom_bit(f) & bmask;
             bloom[b >> 6] |= 1 << (b & 63);
         }
     }
@@ -853,7 +863,7 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             for l in 2..=LMAX.min(stop - c) {
                                 h = fold(h, text[c + l - 1].to_u32());
                                 let hh = finish(h, l);
-                                let b = (hh >> 40) as usize & bmask;
+                                let b = bloom_bit(Table::fp(hh)) & bmask;
                                 if bloom[b >> 6] & (1 << (b & 63)) == 0 {
                                     break;
                                 }
@@ -1025,6 +1035,11 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         crate::util::progress(format!("scan: greedy selection {:.2}s", tg.elapsed().as_secs_f64()));
     }
     out
+}
+
+#[inline(always)]
+fn bloom_bit(f: u32) -> usize {
+    (f.wrapping_mul(0x9E37_79B1) >> 7) as usize
 }
 
 /// Table value flags of the piece index.
