@@ -129,3 +129,9 @@ def test_pooled_design_runs_through_kedro(project_copy):
     assert len(set(non.values())) == 1  # one shared non-member set
     rho = pd.read_csv(_latest(out / "08_reporting/rho_table.csv"))
     assert len(rho[rho["score"] == "loss"]) == 1
+    records = sorted((out / "09_tracking/runs").glob("*.yml"))  # this run's identity
+    run_id = records[0].stem
+    assert len(records) == 1 and run_id == _latest(out / "08_reporting/report.md").parent.name
+    assert set(scores["run_id"]) == {run_id} and set(metrics["run_id"]) == {run_id}
+    report = _latest(out / "08_reporting/report.md").read_text()
+    assert f"| {run_id} |" in report.split("## Provenance")[1]

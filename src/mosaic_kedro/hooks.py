@@ -157,7 +157,7 @@ def _record_run(run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None
     from mosaic_kedro.provenance import run_record
 
     parameters = _peek(catalog, "parameters") if "parameters" in catalog else {}
-    info = run_record(str(run_params.get("session_id")), run_params.get("env"), parameters,
+    info = run_record(str(run_params.get("run_id")), run_params.get("env"), parameters,
                       run_params.get("pipeline_names"), run_params.get("namespaces"))
     catalog["run_info"] = MemoryDataset(info, copy_mode="assign")
     if "run_records" in catalog:  # every run, so a report can always name its own
