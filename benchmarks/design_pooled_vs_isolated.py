@@ -112,8 +112,9 @@ def main() -> None:
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="design_bench_"))
     root.mkdir(parents=True, exist_ok=True)
-    _project(root, args)
-    prep = _kedro(root, "--pipelines=preparation")
+    if not (root / "conf/bench").is_dir():  # a kept directory keeps its preparation
+        _project(root, args)
+    prep = _kedro(root, "--pipelines=preparation", "--only-missing-outputs")
     print(f"project: {root}; preparation {prep:.0f} s", flush=True)
     runs = {d: _run_design(root, d) for d in ("isolated", "pooled")}
 
