@@ -117,3 +117,18 @@ def test_airflow_dag_generation(project_copy, sample_texts, tiny_tokenizer):
     dag = next((project_copy / "dags").glob("*.py")).read_text()
     for ns in ("part_00", "part_01", "count_part_00", "scan_part_00"):
         assert ns.replace("_", "-") in dag or ns in dag
+
+
+def test_figures_log_axis_starts_at_the_data():
+    """A band reaching zero (mean == se) no longer drags the log axis to 1e-9."""
+    import pandas as pd
+
+    from mosaic_kedro.pipelines.slimpajama_dedup.nodes import plot_figures
+
+    rows = [{"bucket": "b", "measure": m, "x": x, "n_extrapolated": v}
+            for m in ("levenshtein", "hamming", "dedup_survivors")
+            for x, vals in ((1, (0.0, 200.0)), (5, (300.0, 500.0))) for v in vals]
+    for fig in plot_figures(pd.DataFrame(rows)):
+        ax = fig.axes[0]
+        assert ax.get_yscale() == "log"
+        assert ax.get_ylim()[0] == 50.0  # half the smallest positive mean (100)

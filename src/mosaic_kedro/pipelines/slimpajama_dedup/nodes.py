@@ -430,15 +430,21 @@ def plot_figures(near_duplicates: pd.DataFrame) -> tuple[Any, Any, Any]:
         (("dedup_survivors",), "dedup substring length n (tokens)", "Near-duplicates surviving exact dedup at n"),
     ):
         fig, ax = plt.subplots(figsize=(6, 4))
-        for measure in measures:
-            stats = _mean_se(near_duplicates, measure)
-            for i, (b, s) in enumerate(stats.groupby("bucket")):
+        stats = {m: _mean_se(near_duplicates, m) for m in measures}
+        means = pd.concat([st["mean"] for st in stats.values()])
+        # log axis from the data: half the smallest positive mean (a band reaching 0 is
+        # cut there, not at 1e-9, which squashed every curve into the top of the plot)
+        floor = float(means[means > 0].min()) / 2 if (means > 0).any() else None
+        for measure, st in stats.items():
+            for i, (b, s) in enumerate(st.groupby("bucket")):
                 ax.plot(s["x"], s["mean"], linestyle="--" if measure == "hamming" else "-", color=f"C{i}",
                         label=f"bucket {b}" if measure == measures[0] else None)
-                ax.fill_between(s["x"], (s["mean"] - s["se"]).clip(lower=1e-9), s["mean"] + s["se"],
-                                color=f"C{i}", alpha=0.2)
-        if not near_duplicates.empty:
+                low = s["mean"] - s["se"]
+                ax.fill_between(s["x"], low.clip(lower=floor) if floor else low,
+                                s["mean"] + s["se"], color=f"C{i}", alpha=0.2)
+        if floor is not None:
             ax.set_yscale("log")
+            ax.set_ylim(bottom=floor)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("copies (extrapolated to the corpus)")
         ax.set_title(title)
