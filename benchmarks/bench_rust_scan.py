@@ -135,7 +135,7 @@ def run_scan(b: str, tok: Path, tf: Path, out: Path, d: int, threads: int, algor
     return timed(cmd)
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915 (one linear benchmark script: setup, runs, table)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokens", type=int, default=20_000_000, help="corpus size (BPE tokens)")
     ap.add_argument("--counts", type=str, default="10,100,300,1000,10000", help="numbers of targets")
