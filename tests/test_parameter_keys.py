@@ -45,3 +45,8 @@ def test_kedro_run_refuses_misspelled_block(project_copy):
     assert "reportng" in out and "did you mean 'reporting'" in out
     assert "Running node" not in out and "Loading data" not in out
     assert not (project_copy / "data").exists()
+    # The last lines say what failed and what to do, with no traceback above them.
+    tail = [line for line in result.stderr.splitlines() if line.strip()][-3:]
+    assert tail[0] == "FAILED: UnknownParameterKeyError"
+    assert "did you mean 'reporting'" in tail[1]
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) < 10

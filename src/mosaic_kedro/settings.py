@@ -4,15 +4,25 @@
   overrides one key of a block keeps the block's other keys;
 - ``data_root`` is a global every catalog path starts from (``conf/base/globals.yml``);
 - telemetry is off (``.telemetry`` holds ``consent: false``; ``KEDRO_DISABLE_TELEMETRY``
-  is exported by the Makefile as well).
+  is exported by the Makefile as well);
+- a failed command ends with its cause and advice (:mod:`mosaic_kedro.errors`).
 """
 
 import os
+import warnings
 
+from mosaic_kedro.errors import install_excepthook
 from mosaic_kedro.hooks import GridHooks
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+install_excepthook()
+# Two warnings every run printed, neither actionable here: Kedro 1.7's own config
+# loader calls OmegaConf's deprecated register_new_resolver, and the gathering nodes
+# read namespaced outputs (`<condition>.mia_scores`) by their dotted names on purpose.
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
+warnings.filterwarnings("ignore", message=r"One or more dataset names contain '\.'")
 
 HOOKS = (GridHooks(),)
 
