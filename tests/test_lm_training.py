@@ -145,3 +145,18 @@ def test_history_file_is_replaced_whole_and_read_up_to_the_step(tmp_path):
     (tmp_path / HISTORY_FILE).write_text('[{"step": 0}, {"st')
     with pytest.raises(ValueError, match="not valid JSON.*delete"):
         load_history(tmp_path, 4)
+
+
+def test_each_log_is_one_line_and_leakage_metrics_are_not_repeated(caplog):
+    """The throughput callback logs training logs once and leaves ``mia/*`` logs (which
+    the leakage callback already reports in its own line) alone."""
+    from types import SimpleNamespace
+
+    callback = lm_training.make_throughput_callback(tokens_per_step=100)
+    state = SimpleNamespace(global_step=4, max_steps=8)
+    callback.on_train_begin(None, state, None)
+    with caplog.at_level("INFO", logger="mosaic_kedro.lm_training"):
+        callback.on_log(None, state, None, logs={"mia/auc_loss": 0.7, "epoch": 0.5})
+        callback.on_log(None, state, None, logs={"loss": 6.1, "epoch": 0.5})
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and lines[0].startswith("step 4/8") and "'loss': 6.1" in lines[0]

@@ -146,6 +146,10 @@ def make_throughput_callback(tokens_per_step: int) -> Any:
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: D102
             elapsed = time.perf_counter() - self.start
+            # The leakage callback's metrics (``mia/*``) already have their own line.
+            # (the Trainer adds ``epoch`` to every log dict).
+            if logs and all(k.startswith("mia/") or k == "epoch" for k in logs):
+                return
             if logs is not None and elapsed > 0 and state.global_step:
                 logs["tokens_per_s"] = round(state.global_step * tokens_per_step / elapsed)
                 logger.info("step %d/%d %s", state.global_step, state.max_steps,
@@ -225,7 +229,7 @@ def train_causal_lm(
     tokenizer is not changed). With ``save_steps > 0`` checkpoints go to
     ``output_dir`` and a rerun resumes from the last one.
     """
-    from transformers import TrainingArguments
+    from transformers import PrinterCallback, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
     use_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
@@ -261,6 +265,9 @@ def train_causal_lm(
         callbacks=[make_throughput_callback(batch_size * max(len(c) for c in chunks)),
                    *callbacks],
     )
+    # The throughput callback logs every log dict through `logging`; the Trainer's
+    # PrinterCallback would print the same dict a second time with print().
+    trainer.remove_callback(PrinterCallback)
     for callback in callbacks:  # callbacks that log through the Trainer (report_to)
         if hasattr(callback, "bind_trainer"):
             callback.bind_trainer(trainer)
