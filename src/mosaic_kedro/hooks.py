@@ -121,17 +121,22 @@ class GridHooks:
 
     @hook_impl
     def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
-        """Give the run its identity (``run_info``, saved in ``run_records``), then stop
-        at once when the run reads trained models, or any other persisted dataset, that
-        were never made."""
-        _record_run(run_params, pipeline, catalog)
+        """Stop at once when the run's parameters are invalid or it reads trained
+        models, or any other persisted dataset, that were never made; then give the run
+        its identity (``run_info``, saved in ``run_records``: a run stopped here leaves
+        no record)."""
         _validate_parameters_first(pipeline, catalog)
         free = sorted(n for n in pipeline.inputs()
                       if not n.startswith("params:") and n != "parameters" and n in catalog)
         models = [n for n in free if n.endswith(".target_model")]
         check_trained_models(models, catalog.exists)
-        others = [n for n in free if n not in models]
+        others = [n for n in free if n not in models and n not in _MADE_BY_HOOKS]
         check_inputs_exist(others, catalog.exists, _producers)
+        _record_run(run_params, pipeline, catalog)
+
+
+#: Inputs the hooks themselves make (:func:`_record_run`), after the checks.
+_MADE_BY_HOOKS = frozenset({"run_info", "run_records"})
 
 
 def _validate_parameters_first(pipeline: Any, catalog: Any) -> None:

@@ -54,10 +54,22 @@ def runs_of(*frames: pd.DataFrame) -> pd.DataFrame:
     for frame in frames:
         if frame is None or len(frame) == 0 or "condition" not in frame.columns:
             continue
-        f = frame.reindex(columns=["condition", *RUN_COLUMNS]).fillna(UNRECORDED)
+        f = frame.reindex(columns=["condition", *RUN_COLUMNS]).astype(object).fillna(UNRECORDED)
         parts.append(f.drop_duplicates())
     if not parts:
         return pd.DataFrame(columns=[*RUN_COLUMNS, "conditions"])
     rows = pd.concat(parts, ignore_index=True).drop_duplicates()
     return (rows.groupby(RUN_COLUMNS, sort=True)["condition"].nunique()
             .rename("conditions").reset_index())
+
+
+def runs_by_input(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
+    """:func:`runs_of` per named input (``{input name: frame}``): which run and
+    parameter hash made the rows of each input a report read, and for how many
+    conditions (columns ``input``, ``run_id``, ``params_hash``, ``conditions``)."""
+    parts = [runs_of(frame).assign(input=name) for name, frame in frames.items()]
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return pd.DataFrame(columns=["input", *RUN_COLUMNS, "conditions"])
+    return pd.concat(parts, ignore_index=True)[["input", *RUN_COLUMNS, "conditions"]]
+

@@ -412,3 +412,20 @@ def test_report_marks_a_mix_of_runs_first(tmp_path):
     first = summary.strip().splitlines()[0]
     assert "Mixed runs" in first and "run-a" in first and "run-b" in first
     assert "(parameters bbbb, 2 conditions)" in first
+
+
+def test_report_says_which_run_each_input_came_from(tmp_path):
+    """Training metrics of one run, scores and extraction rescored by another: the
+    per-input table of the Provenance section says which input came from which run."""
+    data = T.inputs()
+    data["training_metrics"] = _stamped(data["training_metrics"], lambda c: ("run-t", "aaaa"))
+    for name in ("auc_table", "extraction_scores"):
+        data[name] = _stamped(data[name], lambda c: ("run-m", "aaaa"))
+    report = T.run_reporting(tmp_path, data)["md"].read_text()
+    per_input = report.split("## Provenance")[1].split("Per input")[1].split("##")[0]
+    rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:3])
+            for line in per_input.splitlines() if line.startswith("|")}
+    assert ("mia_scores (AUC, rho)", "run-m", "aaaa") in rows
+    assert ("extraction_scores", "run-m", "aaaa") in rows
+    assert ("training_metrics", "run-t", "aaaa") in rows
+    assert not any(r[0] == "training_metrics" and r[1] == "run-m" for r in rows)

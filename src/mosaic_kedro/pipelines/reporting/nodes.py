@@ -451,6 +451,7 @@ def _report_blocks(  # noqa: PLR0913
     extraction: pd.DataFrame, training_metrics: pd.DataFrame, planted: pd.DataFrame,
     throughput: dict[str, Any], parameters: dict[str, Any], p: ReportingParams,
     figures: tuple[Block, ...], runs: pd.DataFrame, records: dict[str, dict[str, Any]],
+    per_input: pd.DataFrame,
 ) -> list[Block]:
     score = p.headline_score
     mixed = sections.mixed_runs_sentence(runs)
@@ -500,7 +501,7 @@ def _report_blocks(  # noqa: PLR0913
         *slim,
         *sections.slimpajama_blocks(planted, throughput),
         {"type": "h2", "text": "Provenance"},
-        *sections.provenance_blocks(runs, records),
+        *sections.provenance_blocks(runs, records, per_input),
         {"type": "h2", "text": "Parameters"},
         *sections.parameters_blocks(runs, records, parameters),
     ]
@@ -516,6 +517,7 @@ def write_report(  # noqa: PLR0913
     rho_table: pd.DataFrame,
     secondary: pd.DataFrame,
     extraction: pd.DataFrame,
+    extraction_scores: Any,
     training_metrics: Any,
     slimpajama_planted_check: Any,
     slimpajama_throughput: Any,
@@ -530,17 +532,22 @@ def write_report(  # noqa: PLR0913
     summary (rho's trend with R, the exact curve's rise, the AUC at step 0), what was
     run, departures, every figure with a caption, rho with its intervals and method,
     AUC, secondary, extraction and SlimPajama tables, the runs the data came from
-    (``run_records``; a mix of parameter sets is said first) and their parameters."""
+    (``run_records``; a mix of parameter sets is said first; per input: the AUC
+    table, ``extraction_scores`` and the training metrics) and their parameters."""
     p = _params(params)
     if p.input_layout == "published":  # the project's grid did not make these AUCs
         parameters = {"reporting": params}
     throughput = slimpajama_throughput if isinstance(slimpajama_throughput, dict) else {}
     metrics = _frame(training_metrics)
-    runs = provenance.runs_of(auc_table, extraction, metrics)
+    per_condition = {"mia_scores (AUC, rho)": auc_table,
+                     "extraction_scores": _frame(extraction_scores),
+                     "training_metrics": metrics}
+    runs = provenance.runs_of(*per_condition.values())
+    per_input = provenance.runs_by_input(per_condition)
     records = {r: _loaded(run_records[r]) for r in runs["run_id"] if r in (run_records or {})}
     blocks = _report_blocks(auc_table, rho_table, secondary, extraction, metrics,
                             _frame(slimpajama_planted_check), throughput, parameters, p,
-                            figures, runs, records)
+                            figures, runs, records, per_input)
     files = report_render.figure_files(blocks)
     return (report_render.render_markdown(blocks, files, p.markdown_figure_dir),
             report_render.render_html(blocks, files, REPORT_TITLE),

@@ -113,6 +113,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "rho_table",
                     "secondary_tables",
                     "extraction_table",
+                    "extraction_scores",
                     "training_metrics",
                     "slimpajama_planted_check",
                     "slimpajama_throughput",

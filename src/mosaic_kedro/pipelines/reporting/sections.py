@@ -364,9 +364,11 @@ def mixed_runs_sentence(runs: pd.DataFrame) -> str | None:
             "`kedro run` (without --namespaces) for a consistent report.")
 
 
-def provenance_blocks(runs: pd.DataFrame, records: dict[str, dict[str, Any]]) -> list[Block]:
+def provenance_blocks(runs: pd.DataFrame, records: dict[str, dict[str, Any]],
+                      per_input: pd.DataFrame | None = None) -> list[Block]:
     """Which runs made the data (run id = the session's save version, which is also the
-    version folder of every dataset it saved) and with which parameters."""
+    version folder of every dataset it saved) and with which parameters; with
+    ``per_input``, which run each input's rows came from."""
     if not len(runs):
         return [p("No per-condition data in this report.")]
     rows = []
@@ -378,7 +380,10 @@ def provenance_blocks(runs: pd.DataFrame, records: dict[str, dict[str, Any]]) ->
                      "namespaces": ", ".join(rec.get("namespaces") or []) or "(all)"})
     return [p("The runs whose outputs this report read (versioned datasets live under "
               "`<dataset>/<run_id>/`; each run's record is "
-              "`data/09_tracking/runs/<run_id>.yml`):"), table(pd.DataFrame(rows))]
+              "`data/09_tracking/runs/<run_id>.yml`):"), table(pd.DataFrame(rows)),
+            *([p("Per input: the run (and so the version folder) each input's rows "
+                 "came from:"), table(per_input)] if per_input is not None and len(per_input)
+              else [])]
 
 
 def parameters_blocks(runs: pd.DataFrame, records: dict[str, dict[str, Any]],
