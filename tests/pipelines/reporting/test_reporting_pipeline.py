@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from mosaic_kedro.grid import conditions
 from mosaic_kedro.params import ParameterError
-from mosaic_kedro.pipelines.reporting import create_pipeline, nodes
+from mosaic_kedro.pipelines.reporting import create_pipeline, nodes, sections
 from mosaic_kedro.rho import RhoError
 
 
@@ -168,6 +168,8 @@ def test_report_states_what_was_run(run_outputs):
         "causal replacer",
         "not the paper's",
         "Fewer seeds than the paper's 5",
+        "Design: isolated (`grid.design: isolated`), as in the paper",
+        "one member set (seed 42) and one non-member set (seed 420) serve every seed",
         "a note from the parameters",
         "## rho",
         "## AUC",
@@ -429,3 +431,11 @@ def test_report_says_which_run_each_input_came_from(tmp_path):
     assert ("extraction_scores", "run-m", "aaaa") in rows
     assert ("training_metrics", "run-t", "aaaa") in rows
     assert not any(r[0] == "training_metrics" and r[1] == "run-m" for r in rows)
+
+
+def test_report_says_which_design_and_canary_sampling_ran():
+    pooled = {"grid": {"design": "pooled"}, "canaries": {"per_seed": True}}
+    text = " ".join(sections.design_sentences(pooled))
+    assert "Design: pooled" in text and "one model per seed" in text
+    assert "sampled anew for every seed" in text and "serve every seed" not in text
+    assert sections.design_sentences({}) == []

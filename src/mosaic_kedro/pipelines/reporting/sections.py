@@ -173,6 +173,30 @@ def canary_departures(auc_table: pd.DataFrame, parameters: dict[str, Any]) -> li
     return notes
 
 
+def design_sentences(parameters: dict[str, Any]) -> list[str]:
+    """Which experiment design and which canary sampling the run used (the run's
+    ``grid.design`` and ``canaries.per_seed``), and what that makes the seed spread."""
+    grid, canaries = parameters.get("grid") or {}, parameters.get("canaries") or {}
+    out = []
+    if grid.get("design") == "pooled":
+        out.append("Design: pooled (`grid.design: pooled`; the paper trains one model per "
+                   "condition and seed): one model per seed saw every condition's own group "
+                   "of members, all scored against the seed's shared non-members.")
+    elif grid.get("design") == "isolated":
+        out.append("Design: isolated (`grid.design: isolated`), as in the paper: one model "
+                   "per condition and seed.")
+    if canaries.get("per_seed") is True:
+        out.append("Canaries are sampled anew for every seed (`canaries.per_seed: true`; "
+                   "the paper's scripts share one set): the seed spread includes the draw "
+                   "of the canaries.")
+    elif canaries.get("per_seed") is False:
+        out.append(f"Canaries: one member set (seed {canaries.get('member_seed')}) and one "
+                   f"non-member set (seed {canaries.get('non_member_seed')}) serve every "
+                   "seed, as in the paper's scripts (`canaries.per_seed: false`): the seed "
+                   "spread measures training randomness (data order) only.")
+    return out
+
+
 def _auc_halfwidth(members: list[int], non_members: list[int]) -> float:
     """Rough 95 % half-width of an AUC near 0.6 (Hanley-McNeil) at the smallest sets."""
     m, n, a = min(members), min(non_members), 0.6
@@ -204,7 +228,7 @@ def departures_from_paper(auc_table: pd.DataFrame, published: bool,
             "predictions from the left context) instead of the paper's masked LM (roberta-base)."
         )
     if not published:
-        notes += canary_departures(auc_table, parameters)
+        notes += design_sentences(parameters) + canary_departures(auc_table, parameters)
     seeds = auc_table.groupby("model")["seed"].nunique()
     if (seeds < 5).any():
         notes.append(f"Fewer seeds than the paper's 5: {seeds.to_dict()}.")
