@@ -5,7 +5,8 @@
 - ``data_root`` is a global every catalog path starts from (``conf/base/globals.yml``);
 - telemetry is off (``.telemetry`` holds ``consent: false``; ``KEDRO_DISABLE_TELEMETRY``
   is exported by the Makefile as well);
-- a failed command ends with its cause and advice (:mod:`mosaic_kedro.errors`).
+- a failed command ends with its cause and advice (:mod:`mosaic_kedro.errors`);
+- no per-load progress bars from transformers (``HF_HUB_DISABLE_PROGRESS_BARS``).
 """
 
 import os
@@ -16,6 +17,10 @@ from mosaic_kedro.hooks import GridHooks
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# transformers drew a "Loading weights" / "Writing model shards" progress bar on every
+# model load and save (4 per condition, mid-log); the node lines already say it.
+# HF_HUB_DISABLE_PROGRESS_BARS=0 brings them back (e.g. for a long download).
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 install_excepthook()
 # Two warnings every run printed, neither actionable here: Kedro 1.7's own config

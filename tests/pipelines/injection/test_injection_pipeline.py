@@ -22,9 +22,9 @@ def test_structure_default_grid():
     loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="local",
                                merge_strategy={"parameters": "soft"})
     pipe = build(loader["parameters"]["grid"])
-    assert len(pipe.nodes) == 7 + 1  # 5 exact + 2 fuzzy conditions, 1 validation
-    assert "fuzzy_clm_topk10_r16_s1.injected_corpus" in pipe.all_outputs()
-    assert "exact_n04_s1.perturbed_copies" not in pipe.inputs()
+    assert len(pipe.nodes) == 3 * (6 + 5) + 1  # 3 seeds x (6 exact + 5 fuzzy), 1 validation
+    assert "fuzzy_clm_topk10_r12_s3.injected_corpus" in pipe.all_outputs()
+    assert "exact_n05_s1.perturbed_copies" not in pipe.inputs()
 
 
 def test_bad_separator_is_named():

@@ -52,7 +52,7 @@ PARAMS = {
 }
 
 #: The run's parameters as the report's Parameters section and departures see them.
-PARAMETERS = {"reporting": PARAMS, "grid": {"design": "isolated"},
+PARAMETERS = {"reporting": PARAMS, "grid": {"design": "isolated"}, "mia": {"reference": "base"},
               "canaries": {"num_canaries": 60, "length": 64, "per_seed": False,
                            "member_seed": 42, "non_member_seed": 420}}
 

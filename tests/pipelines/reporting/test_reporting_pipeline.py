@@ -170,6 +170,7 @@ def test_report_states_what_was_run(run_outputs):
         "Fewer seeds than the paper's 5",
         "Design: isolated (`grid.design: isolated`), as in the paper",
         "one member set (seed 42) and one non-member set (seed 420) serve every seed",
+        "The ratio score's reference is the base model",
         "a note from the parameters",
         "## rho",
         "## AUC",
@@ -434,8 +435,10 @@ def test_report_says_which_run_each_input_came_from(tmp_path):
 
 
 def test_report_says_which_design_and_canary_sampling_ran():
-    pooled = {"grid": {"design": "pooled"}, "canaries": {"per_seed": True}}
+    pooled = {"grid": {"design": "pooled"}, "canaries": {"per_seed": True},
+              "mia": {"reference": {"name_or_path": "meta-llama/Llama-2-7b-hf"}}}
     text = " ".join(sections.design_sentences(pooled))
     assert "Design: pooled" in text and "one model per seed" in text
     assert "sampled anew for every seed" in text and "serve every seed" not in text
+    assert "reference is meta-llama/Llama-2-7b-hf" in text
     assert sections.design_sentences({}) == []

@@ -429,7 +429,8 @@ def _exact_rise(auc_table: pd.DataFrame, score: str) -> list[str]:
     return out
 
 
-def _run_facts(auc_table: pd.DataFrame, p: ReportingParams) -> list[str]:
+def _run_facts(auc_table: pd.DataFrame, p: ReportingParams,
+               parameters: dict[str, Any]) -> list[str]:
     fuzzy = auc_table[auc_table["family"] != "exact"]
     members, non_members = sections.canary_counts(auc_table)
     source = ("the paper's released per-seed AUCs (data/01_raw/published_aucs.csv)"
@@ -442,6 +443,7 @@ def _run_facts(auc_table: pd.DataFrame, p: ReportingParams) -> list[str]:
         f"Canaries per AUC: {'/'.join(map(str, members))} members, "
         f"{'/'.join(map(str, non_members))} non-members",
         f"Fuzzy copies K: {sorted(fuzzy['num_copies'].unique().tolist())}",
+        *([] if p.input_layout == "published" else sections.design_sentences(parameters)),
         f"Package versions: {sections.versions()}",
     ]
 
@@ -481,7 +483,7 @@ def _report_blocks(  # noqa: PLR0913
         {"type": "h2", "text": "Summary"},
         {"type": "ul", "items": summary or ["No fuzzy condition in this run."]},
         {"type": "h2", "text": "What was run"},
-        {"type": "ul", "items": _run_facts(auc_table, p)},
+        {"type": "ul", "items": _run_facts(auc_table, p, parameters)},
         sections.p("Grid (kind: values):"),
         sections.table(grid.reset_index().rename(columns={"value": "values"})),
         {"type": "h2", "text": "Departures from the paper"},

@@ -174,8 +174,9 @@ def canary_departures(auc_table: pd.DataFrame, parameters: dict[str, Any]) -> li
 
 
 def design_sentences(parameters: dict[str, Any]) -> list[str]:
-    """Which experiment design and which canary sampling the run used (the run's
-    ``grid.design`` and ``canaries.per_seed``), and what that makes the seed spread."""
+    """Which experiment design, canary sampling and ratio reference the run used (the
+    run's ``grid.design``, ``canaries.per_seed`` and ``mia.reference``), and what the
+    seed spread then measures."""
     grid, canaries = parameters.get("grid") or {}, parameters.get("canaries") or {}
     out = []
     if grid.get("design") == "pooled":
@@ -194,6 +195,16 @@ def design_sentences(parameters: dict[str, Any]) -> list[str]:
                    f"non-member set (seed {canaries.get('non_member_seed')}) serve every "
                    "seed, as in the paper's scripts (`canaries.per_seed: false`): the seed "
                    "spread measures training randomness (data order) only.")
+    reference = (parameters.get("mia") or {}).get("reference")
+    if reference == "base":
+        out.append("The ratio score's reference is the base model, the target before any "
+                   "training on canaries (`mia.reference: base`).")
+    elif reference == "generator":
+        out.append("The ratio score's reference is the generator, the model that sampled "
+                   "the canaries (`mia.reference: generator`).")
+    elif isinstance(reference, dict) and reference.get("name_or_path"):
+        out.append(f"The ratio score's reference is {reference['name_or_path']} "
+                   "(`mia.reference`).")
     return out
 
 
@@ -228,7 +239,7 @@ def departures_from_paper(auc_table: pd.DataFrame, published: bool,
             "predictions from the left context) instead of the paper's masked LM (roberta-base)."
         )
     if not published:
-        notes += design_sentences(parameters) + canary_departures(auc_table, parameters)
+        notes += canary_departures(auc_table, parameters)
     seeds = auc_table.groupby("model")["seed"].nunique()
     if (seeds < 5).any():
         notes.append(f"Fewer seeds than the paper's 5: {seeds.to_dict()}.")
