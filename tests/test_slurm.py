@@ -62,7 +62,8 @@ def test_scripts_chain_and_name_their_resources():
             '--namespaces="$namespaces"') in units
     setup = slurm.setup_script("/work/p", options, ["validate_mia_params", "score_reference"])
     assert "--pipelines=preparation --only-missing-outputs" in setup
-    assert "--nodes=validate_mia_params,score_reference" in setup
+    assert ("--pipelines=canaries,perturbation,injection,training,mia "
+            "--to-nodes=validate_mia_params,score_reference") in setup
     report = slurm.report_script("/work/p", options, ["gather_mia_scores"])
     assert "#SBATCH --gpus" not in report
     assert report.rstrip().endswith("--pipelines=slimpajama_dedup,reporting")

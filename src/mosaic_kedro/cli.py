@@ -69,6 +69,10 @@ def slurm_command(env: str, out: Path | None, partition: str | None, account: st
     and submit.sh that chains them."""
     project_dir = Path.cwd().resolve()
     grid, nodes = _unit_pipeline_nodes(env, project_dir)
+    units = slurm.unit_namespaces(grid)
+    missing = sorted({ns for unit in units for ns in unit} - {n[1] for n in nodes})
+    if missing:  # a grid the pipelines do not build: no script that would fail on a node
+        raise click.ClickException(f"namespaces of the grid that no pipeline has: {missing}")
     setup_nodes, gather_nodes = slurm.split_shared_nodes(nodes)
     options = slurm.SlurmOptions(env=env, partition=partition, account=account, gpus=gpus,
                                  cpus=cpus, mem=mem, time=time_limit,
@@ -76,7 +80,6 @@ def slurm_command(env: str, out: Path | None, partition: str | None, account: st
     where = str(project_dir)
     out = out or project_dir / "build" / "slurm" / env
     out.mkdir(parents=True, exist_ok=True)
-    units = slurm.unit_namespaces(grid)
     _write_atomic(out / "setup.sbatch", slurm.setup_script(where, options, setup_nodes))
     _write_atomic(out / "units.sbatch", slurm.units_script(where, options, grid))
     _write_atomic(out / "report.sbatch", slurm.report_script(where, options, gather_nodes))

@@ -92,11 +92,11 @@ def setup_script(project_dir: str, options: SlurmOptions, setup_nodes: Sequence[
              "# Preparation (models, books) once, the canaries, and the shared nodes the",
              "# per-unit tasks read: parameter validation, candidate sets, reference scores.",
              *_body(project_dir, options),
-             _kedro(options, "--pipelines=preparation", "--only-missing-outputs"),
-             _kedro(options, "--pipelines=canaries")]
-    if setup_nodes:
-        lines.append(_kedro(options, f"--pipelines={','.join(UNIT_PIPELINES)}",
-                            f"--nodes={','.join(setup_nodes)}"))
+             _kedro(options, "--pipelines=preparation", "--only-missing-outputs")]
+    # --to-nodes: the shared nodes and what they need (the canaries, validation).
+    to_nodes = f"--to-nodes={','.join(setup_nodes)}" if setup_nodes else ""
+    lines.append(_kedro(options, f"--pipelines=canaries,{','.join(UNIT_PIPELINES)}",
+                        to_nodes).rstrip())
     return "\n".join(lines) + "\n"
 
 
