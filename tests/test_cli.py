@@ -55,7 +55,12 @@ def test_slurm_scripts_for_the_paper_grid(project_copy):
 
 @pytest.mark.slow
 def test_slurm_scripts_run_the_test_grid_end_to_end(project_copy):
-    """Every job of the generated scripts, in order, as separate processes."""
+    """Every job of the generated scripts, in order, as separate processes; MLflow
+    tracking (a local SQLite store) gathers each condition's training-time metrics
+    (logged by its array task) and final AUCs (logged by the report job) in one run."""
+    store = project_copy / "mlflow.db"
+    with open(project_copy / "conf/test/parameters.yml", "a") as conf:
+        conf.write(f"tracking:\n  mlflow_uri: sqlite:///{store}\n  experiment: slurm-test\n")
     out = project_copy / "slurm"
     assert _slurm(project_copy, "--env", "test", "--out", str(out)).returncode == 0
     env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
@@ -70,5 +75,22 @@ def test_slurm_scripts_run_the_test_grid_end_to_end(project_copy):
     data = project_copy / "data"
     auc = pd.read_csv(sorted((data / "07_model_output/auc_table.csv").glob("*/auc_table.csv"))[-1])
     grid = yaml.safe_load((project_copy / "conf/test/parameters.yml").read_text())["grid"]
-    assert set(auc["condition"]) == {c.name for c in conditions(grid)}
+    names = {c.name for c in conditions(grid)}
+    assert set(auc["condition"]) == names
     assert list((data / "08_reporting/report.html").glob("*/report.html"))
+
+    from mosaic_kedro.tracking import GridTracker, TrackingParams
+
+    tracker = GridTracker(TrackingParams(mlflow_uri=f"sqlite:///{store}",
+                                         experiment="slurm-test"))
+    runs = {r.info.run_name: r for r in tracker.client.search_runs([tracker.experiment_id])}
+    assert set(runs) == names  # one MLflow run per condition, however many processes
+    for name, run in runs.items():
+        history = tracker.client.get_metric_history(run.info.run_id, "train/auc_loss")
+        assert len(history) >= 2, name  # step 0 and later evaluations
+        final = auc[(auc["condition"] == name) & (auc["score"] == "ratio")]["auc"].iloc[0]
+        assert run.data.metrics["auc/ratio"] == pytest.approx(final)
+        # trained and scored in its array task, whose run id the data carries
+        scored_by = auc[auc["condition"] == name]["run_id"].iloc[0]
+        assert run.data.tags["training_run_id"] == run.data.tags["scoring_run_id"] == scored_by
+    assert len({r.data.tags["scoring_run_id"] for r in runs.values()}) == len(names)

@@ -78,7 +78,7 @@ def check_inputs_exist(needed: list[str], exists: Any, producers_of: Any) -> Non
 
 KNOWN_PARAMETER_BLOCKS = frozenset({
     "preparation", "canaries", "grid", "perturbation", "injection", "training", "mia",
-    "reporting", "slimpajama_dedup",
+    "reporting", "slimpajama_dedup", "tracking",
 })
 
 
@@ -223,3 +223,32 @@ def run_parameters() -> dict[str, Any]:
 def grid_parameters() -> dict[str, Any]:
     """The ``grid`` block of :func:`run_parameters`."""
     return dict(run_parameters().get("grid") or {})
+
+
+class TrackingHooks:
+    """With ``tracking.mlflow_uri`` set, log each condition's training-time metrics and
+    final AUCs to MLflow as the nodes that make them finish (:mod:`mosaic_kedro.tracking`);
+    whichever process runs a node (one ``kedro run``, a Slurm array task) logs it."""
+
+    def __init__(self) -> None:
+        self._tracker: Any = None
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:  # noqa: ARG002
+        """Validate ``tracking:`` once and connect (fails at once without MLflow)."""
+        from mosaic_kedro.tracking import GridTracker, TrackingParams
+
+        raw = _peek(catalog, "params:tracking") if "params:tracking" in catalog else {}
+        params = TrackingParams.model_validate(raw or {})
+        self._tracker = GridTracker(params) if params.mlflow_uri else None
+
+    @hook_impl
+    def after_node_run(self, node: Any, outputs: dict[str, Any]) -> None:  # noqa: ARG002
+        """Log what the node made: ``<unit>.training_metrics`` or ``auc_table``."""
+        if self._tracker is None:
+            return
+        for name, value in outputs.items():
+            if name.endswith(".training_metrics"):
+                self._tracker.log_training(value)
+            elif name == "auc_table":
+                self._tracker.log_final(value)

@@ -13,7 +13,7 @@ import os
 import warnings
 
 from mosaic_kedro.errors import install_excepthook
-from mosaic_kedro.hooks import GridHooks
+from mosaic_kedro.hooks import GridHooks, TrackingHooks
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -29,7 +29,7 @@ install_excepthook()
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
 warnings.filterwarnings("ignore", message=r"One or more dataset names contain '\.'")
 
-HOOKS = (GridHooks(),)
+HOOKS = (GridHooks(), TrackingHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
