@@ -7,13 +7,12 @@ environment's configuration and pipelines and writes the files.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from mosaic_kedro import slurm
+from mosaic_kedro.datasets.atomic import atomic_local_path
 
 
 @click.group(name="mosaic_kedro")
@@ -27,11 +26,9 @@ def mosaic() -> None:
 
 
 def _write_atomic(path: Path, text: str, executable: bool = False) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o755 if executable else 0o644)
-    os.replace(tmp, path)
+    with atomic_local_path(path) as tmp:  # the catalog datasets' atomic write
+        tmp.write_text(text)
+        tmp.chmod(0o755 if executable else 0o644)
 
 
 def _unit_pipeline_nodes(env: str, project_dir: Path) -> tuple[dict, list]:

@@ -19,29 +19,28 @@ from typing import Any
 PACKAGE = "mosaic_kedro"
 
 
-def is_user_error(exc: BaseException) -> bool:
-    """Whether ``exc`` (or an exception it was raised from) is one of the package's
-    own, explained errors."""
+def _own_error(exc: BaseException) -> BaseException | None:
+    """The first of ``exc`` and the exceptions it was raised from that this package
+    defines, or ``None``."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if type(current).__module__.split(".")[0] == PACKAGE:
-            return True
+            return current
         current = current.__cause__ or current.__context__
-    return False
+    return None
 
 
-def _own_error(exc: BaseException) -> BaseException:
-    current: BaseException | None = exc
-    while current is not None and type(current).__module__.split(".")[0] != PACKAGE:
-        current = current.__cause__ or current.__context__
-    return current or exc
+def is_user_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) is one of the package's
+    own, explained errors."""
+    return _own_error(exc) is not None
 
 
 def failure_tail(exc: BaseException, *, traceback_shown: bool) -> str:
     """The closing block printed after a failed command."""
-    own = _own_error(exc) if is_user_error(exc) else exc
+    own = _own_error(exc) or exc
     hint = ("" if traceback_shown else
             "\n(the traceback is hidden because this is an explained problem, not a bug; "
             "MOSAIC_TRACEBACK=1 shows it)")

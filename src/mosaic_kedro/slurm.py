@@ -94,9 +94,9 @@ def setup_script(project_dir: str, options: SlurmOptions, setup_nodes: Sequence[
              *_body(project_dir, options),
              _kedro(options, "--pipelines=preparation", "--only-missing-outputs")]
     # --to-nodes: the shared nodes and what they need (the canaries, validation).
-    to_nodes = f"--to-nodes={','.join(setup_nodes)}" if setup_nodes else ""
+    to_nodes = [f"--to-nodes={','.join(setup_nodes)}"] if setup_nodes else []
     lines.append(_kedro(options, f"--pipelines=canaries,{','.join(UNIT_PIPELINES)}",
-                        to_nodes).rstrip())
+                        *to_nodes))
     return "\n".join(lines) + "\n"
 
 
