@@ -54,3 +54,13 @@ def test_other_parameters_make_another_run(tmp_path):
 def test_tracking_block_is_validated():
     with pytest.raises(ValidationError, match="mlflow_url"):
         TrackingParams.model_validate({"mlflow_url": "sqlite:///x.db"})
+
+
+def test_a_uri_without_mlflow_fails_saying_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mlflow.tracking", None)  # import raises ImportError
+    from mosaic_kedro.tracking import TrackingError
+
+    with pytest.raises(TrackingError, match=r'pip install -e "\.\[tracking\]"'):
+        GridTracker(TrackingParams(mlflow_uri="sqlite:///x.db"))
