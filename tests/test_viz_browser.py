@@ -119,6 +119,11 @@ def _registered_pipelines(viz_site: Path) -> dict[str, dict]:
     return {p.name: json.loads(p.read_text()) for p in api.iterdir()}
 
 
+def _drawn(dom: str) -> set[str]:
+    return {html.unescape(t)
+            for t in re.findall(r'class="pipeline-node__text"[^>]*>([^<]+)<', dom)}
+
+
 def test_flowchart_renders_every_pipeline(viz_site, served, tmp_path):
     result = _chromium(served, tmp_path / "profile", "--dump-dom")
     dom = result.stdout
@@ -126,20 +131,22 @@ def test_flowchart_renders_every_pipeline(viz_site, served, tmp_path):
     selector = dom[dom.index("kedro-pipeline-selector") :]
     selector = selector[: selector.index("Search")]
     options = {html.unescape(t).strip() for t in re.findall(r">([^<>]+)<", selector)}
-    rendered = {
-        html.unescape(t)
-        for t in re.findall(r'class="pipeline-node__text"[^>]*>([^<]+)<', dom)
-    }
+    rendered = _drawn(dom)
     pipelines = _registered_pipelines(viz_site)
     assert "reporting" in pipelines
     for name, payload in pipelines.items():
         assert name in options, (
             f"pipeline {name!r} not in the rendered selector {sorted(options)}"
         )
-        task_names = {n["name"] for n in payload["nodes"] if n["type"] == "task"}
-        assert task_names & rendered, (
+        # a namespace is drawn collapsed, as one node named after it
+        shown = {n["name"] for n in payload["nodes"]
+                 if n["type"] in ("task", "modularPipeline")}
+        assert shown & rendered, (
             f"no node of pipeline {name!r} drawn in the flowchart"
         )
+    assert "reporting" in rendered  # the report's namespace (one deployment task)
+    expanded = _drawn(_chromium(f"{served}?expandAllPipelines=true",
+                                tmp_path / "profile2", "--dump-dom").stdout)
     for node in (
         "prepare_auc_table",
         "compute_rho_per_seed",
@@ -147,7 +154,7 @@ def test_flowchart_renders_every_pipeline(viz_site, served, tmp_path):
         "rho_table",
         "report",
     ):
-        assert node in rendered
+        assert node in expanded, sorted(expanded)[:40]
 
 
 def test_layers_are_shown(viz_site):

@@ -131,8 +131,15 @@ class GridHooks:
         models = [n for n in free if n.endswith(".target_model")]
         check_trained_models(models, catalog.exists)
         others = [n for n in free if n not in models and n not in _MADE_BY_HOOKS]
-        check_inputs_exist(others, catalog.exists, _producers)
+        check_inputs_exist(others, lambda n: _saved(catalog, n), _producers)
         _record_run(run_params, pipeline, catalog)
+
+
+def _saved(catalog: Any, name: str) -> bool:
+    """Whether ``name`` can be loaded: it exists, or it is a run-scoped value (validated
+    parameters) that an earlier task of a split run saved."""
+    was_saved = getattr(catalog.get(name), "was_saved", None)
+    return catalog.exists(name) or (callable(was_saved) and was_saved())
 
 
 #: Inputs the hooks themselves make (:func:`_record_run`), after the checks.

@@ -8,6 +8,7 @@ from mosaic_kedro.datasets.atomic_datasets import (
     AtomicPickleDataset,
     AtomicTextDataset,
     AtomicYAMLDataset,
+    RunScopedPickleDataset,
 )
 from mosaic_kedro.datasets.hf_model import HFModelDataset, ModelReference
 
@@ -19,6 +20,7 @@ __all__ = [
     "AtomicPickleDataset",
     "AtomicTextDataset",
     "AtomicYAMLDataset",
+    "RunScopedPickleDataset",
     "HFModelDataset",
     "ModelReference",
 ]

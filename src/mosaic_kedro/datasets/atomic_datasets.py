@@ -43,3 +43,22 @@ class AtomicMatplotlibDataset(AtomicWriteMixin, MatplotlibDataset):
 
 class AtomicTextDataset(AtomicWriteMixin, TextDataset):
     """``text.TextDataset`` with an atomic save."""
+
+
+class RunScopedPickleDataset(AtomicPickleDataset):
+    """A value each run makes afresh (a pipeline's validated parameters), persisted
+    only so that a later task of the same run in another process (an Airflow task)
+    can load it.
+
+    It never counts as existing: ``--only-missing-outputs`` reruns the cheap node that
+    makes it rather than reuse one validated from other parameters (a ``MemoryDataset``
+    behaves that way, but cannot cross processes). :meth:`was_saved` tells whether a
+    run that does not make it (a task of a split run) has something to read.
+    """
+
+    def _exists(self) -> bool:
+        return False
+
+    def was_saved(self) -> bool:
+        """Whether a value was saved (by any run)."""
+        return super()._exists()

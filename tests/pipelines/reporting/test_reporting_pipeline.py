@@ -61,7 +61,8 @@ def test_pipeline_shape():
         "parameters",
     }
     assert len(pipe.nodes) == 15
-    assert {"prepare_auc_table", "write_report"} <= {n.name for n in pipe.nodes}
+    assert {"reporting.prepare_auc_table", "reporting.write_report"} <= {n.name for n in pipe.nodes}
+    assert {n.namespace for n in pipe.nodes} == {"reporting"}  # one deployment group
 
 
 def test_rho_table_schema_and_bootstrap(run_outputs):

@@ -6,6 +6,10 @@ auc_table -> rho per seed -> rho table (+ bootstrap intervals from mia_scores)
 from report_figures/) and a self-contained report.html. Every figure node also
 returns its report block (the figure and a caption, in memory) that the report node
 takes, since Kedro's matplotlib dataset is write-only.
+
+All nodes sit in one namespace, ``reporting``, without prefixing their datasets: the
+namespace only groups them, so ``kedro airflow create --group-by namespace`` makes the
+report one task, and the in-memory report blocks never cross a task boundary.
 """
 
 from __future__ import annotations
@@ -134,5 +138,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["report", "report_html", "report_figures"],
                 name="write_report",
             ),
-        ]
+        ],
+        namespace="reporting",
+        prefix_datasets_with_namespace=False,
     )
