@@ -793,7 +793,7 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         let mut wc = vec![0u32; nk];
         let mut slot_of = vec![u32::MAX; nk];
         let mut ikeys: Vec<u32> = Vec::new();
-        let mut st = [0u64; 4];
+        let mut st = [0u64; 5];
         let mut tstream = 0f64;
         let mut tsort = 0f64;
         let tall = std::time::Instant::now();
@@ -902,6 +902,12 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                     slot_of[u as usize] = k as u32;
                 }
                 let pat = &patterns[t];
+                // Windows p < q of length m are 2 (q - p) edits apart (drop the
+                // first q - p tokens, append q - p), so lev(q) >= lev(p) - 2 (q - p):
+                // `lev_floor` = max over the windows verified so far of
+                // lev(p) + 2p, and a window q with lev_floor - 2q > D is rejected
+                // without running Myers (it would be, exactly: same output).
+                let mut lev_floor: i64 = 0; // lev(q) >= 0 >= 0 - 2q: a valid floor before any window
                 // the sliding bag: `cur` is the window start it holds (None: empty)
                 let mut cur: Option<usize> = None;
                 let mut overlap = 0u32;
@@ -984,18 +990,34 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             ikeys_from = Some(a);
                         }
                         let wk = &ikeys[p - a..p - a + m];
-                        let h = pat.tokens.iter().zip(&text[p..p + m]).filter(|(x, y)| **x != y.to_u32()).count() as u32;
-                        let lev = if (h as usize) <= d || select == Select::Levenshtein {
+                        let ham = || pat.tokens.iter().zip(&text[p..p + m]).filter(|(x, y)| **x != y.to_u32()).count() as u32;
+                        let lev = || {
                             pat.levenshtein_by(m, |i| {
                                 let k = wk[i];
                                 (k != u32::MAX).then_some(k as usize)
                             })
-                        } else {
-                            continue;
                         };
-                        let dist = match select {
-                            Select::Levenshtein => lev,
-                            Select::Hamming => h,
+                        // the selected distance first; the other one only for an accepted window
+                        let (h, lev, dist) = match select {
+                            Select::Levenshtein => {
+                                if lev_floor - 2 * p as i64 > d as i64 {
+                                    st[4] += 1;
+                                    continue;
+                                }
+                                let l = lev();
+                                lev_floor = lev_floor.max(l as i64 + 2 * p as i64);
+                                if l as usize > d {
+                                    continue;
+                                }
+                                (ham(), l, l)
+                            }
+                            Select::Hamming => {
+                                let h = ham();
+                                if h as usize > d {
+                                    continue;
+                                }
+                                (h, lev(), h)
+                            }
                         };
                         if (dist as usize) <= d {
                             local_res[t].push(Match { pos: p as u64, doc: doc_of(seps, p as u64), hamming: h, levenshtein: lev });
@@ -1019,7 +1041,7 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
             }
         }
         if stats {
-            crate::util::progress(format!("scan worker: stream {tstream:.2}s (+ verify {:.2}s); sort {tsort:.2}s; hits {} triggers {} windows checked {} bag-passed {}", tall.elapsed().as_secs_f64() - tstream - tsort, st[0], st[1], st[2], st[3]));
+            crate::util::progress(format!("scan worker: stream {tstream:.2}s (+ verify {:.2}s); sort {tsort:.2}s; hits {} triggers {} windows checked {} bag-passed {} (skipped by the neighbour bound {})", tall.elapsed().as_secs_f64() - tstream - tsort, st[0], st[1], st[2], st[3], st[4]));
         }
         let mut r = results.lock().unwrap();
         for (t, v) in local_res.into_iter().enumerate() {
