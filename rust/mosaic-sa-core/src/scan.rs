@@ -12,7 +12,7 @@
 //! Verified windows within `max_distance` are reduced per target greedily
 //! (best distance first, then lower position) to non-overlapping matches.
 
-use crate::util::{chunks, doc_of, run_workers};
+use crate::util::{chunks, doc_of, prefetch, run_workers};
 use crate::Token;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -412,6 +412,12 @@ fn remove(u: u32, wcnt: &mut [u32], postings: &[(u32, u32)], ps: &[usize], overl
 
 /// Longest piece of the exact-piece filter.
 const LMAX: usize = 3;
+// the stream's passes probe bigrams, then trigrams
+const _: () = assert!(LMAX == 3);
+/// Corpus positions per block of the stream's passes.
+const BLK: usize = 64;
+/// How many positions ahead the stream prefetches the target states of the hits.
+const SLA: usize = 4;
 /// Most pieces beyond `D + 1` (the filter then asks for up to `RMAX` hits).
 const RMAX: usize = 12;
 /// Corpus tokens sampled to estimate piece frequencies.
@@ -724,15 +730,22 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     // l + 1 only when its l-token prefix extends to some piece
     let mut first = vec![false; nk]; // some piece of >= 2 tokens starts with this token
     let mut mtab = Table::new(multi.len() + multi.iter().filter(|e| e.3 > 2).count() * (LMAX - 2));
-    let mut multi_start: Vec<u32> = Vec::new();
-    let mut multi_e: Vec<(u32, u32)> = Vec::with_capacity(multi.len());
+    // the entries of each key in one run of `mlist`, behind a header (count, 0):
+    // the table value points at the header, so a hit list costs one cache miss
+    let mut mlist: Vec<(u32, u32)> = Vec::with_capacity(multi.len() * 2);
+    let mut n_multi_keys = 0usize;
+    let mut head = 0usize;
     for (i, &(h, t, o, l)) in multi.iter().enumerate() {
         if i == 0 || multi[i - 1].0 != h {
             let old = mtab.get(h).unwrap_or(0);
-            mtab.insert(h, (old & EXT) | PIECE | multi_start.len() as u32);
-            multi_start.push(i as u32);
+            head = mlist.len();
+            assert!(head < PIECE as usize, "scan: too many pieces for the piece index");
+            mtab.insert(h, (old & EXT) | PIECE | head as u32);
+            mlist.push((0, 0));
+            n_multi_keys += 1;
         }
-        multi_e.push((t, o));
+        mlist[head].0 += 1;
+        mlist.push((t, o));
         let tg = &targets[t as usize][o as usize..o as usize + l as usize];
         first[local(tg[0]) as usize] = true;
         for pl in 2..l as usize {
@@ -741,7 +754,6 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
             mtab.insert(ph, old | EXT);
         }
     }
-    multi_start.push(multi.len() as u32);
     drop(multi);
     // a bit per hash bucket in front of the table (fits in L2): most corpus
     // n-grams are no piece and no prefix, and skip the table's cache miss
@@ -756,6 +768,10 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         }
     }
     drop(uni);
+    let in_bloom = |hh: u64| {
+        let b = bloom_bit(Table::fp(hh)) & bmask;
+        bloom[b >> 6] & (1 << (b & 63)) != 0
+    };
     // bag of each target (local id, multiplicity)
     let bags: Vec<Vec<(u32, u32)>> = targets
         .iter()
@@ -783,7 +799,15 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     // chunk positions are kept relative to the chunk start in u32
     let parts = chunks(nwin, (threads.max(1) * 8).max(nwin >> 31));
     if stats {
-        crate::util::progress(format!("scan: setup {:.2}s", t_start.elapsed().as_secs_f64()));
+        crate::util::progress(format!(
+            "scan: setup {:.2}s; pieces: {} unigram entries, {} longer entries under {} keys (table {} KiB, filter {} KiB)",
+            t_start.elapsed().as_secs_f64(),
+            uni_e.len(),
+            mlist.len() - n_multi_keys,
+            n_multi_keys,
+            mtab.slots.len() * 8 >> 10,
+            nbits >> 13
+        ));
     }
     run_workers(threads, parts.len(), |take| {
         let mut local_res: Vec<Vec<Match>> = vec![Vec::new(); nt];
@@ -794,6 +818,7 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         let mut slot_of = vec![u32::MAX; nk];
         let mut ikeys: Vec<u32> = Vec::new();
         let mut st = [0u64; 5];
+        let (mut bu, mut bh2, mut bv2, mut bh3) = ([0u32; BLK], [0u64; BLK], [0u32; BLK], [0u64; BLK]);
         let mut tstream = 0f64;
         let mut tsort = 0f64;
         let tall = std::time::Instant::now();
@@ -850,37 +875,95 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                         }
                     }};
                 }
+                // blocks of positions in three passes, so that the cache misses of
+                // a block overlap: (1) local ids, bigram hashes that pass the
+                // filter, prefetch of their table slots and of the unigram lists;
+                // (2) bigram probes, prefetch of their hit lists and of the trigram
+                // slots; (3) the hits, in position order (as one pass would).
                 while c < stop {
-                    let u = local_t(text[c]);
-                    if u != u32::MAX {
-                        let u = u as usize;
-                        let cr = c - ws;
-                        for &(t, off) in &uni_e[uni_start[u] as usize..uni_start[u + 1] as usize] {
-                            hit!(t, off, 1, cr);
-                        }
-                        if first[u] {
-                            let mut h = fold(0, text[c].to_u32());
-                            for l in 2..=LMAX.min(stop - c) {
-                                h = fold(h, text[c + l - 1].to_u32());
-                                let hh = finish(h, l);
-                                let b = bloom_bit(Table::fp(hh)) & bmask;
-                                if bloom[b >> 6] & (1 << (b & 63)) == 0 {
-                                    break;
-                                }
-                                let Some(v) = mtab.get(hh) else { break };
-                                if v & PIECE != 0 {
-                                    let g = (v & !(PIECE | EXT)) as usize;
-                                    for &(t, off) in &multi_e[multi_start[g] as usize..multi_start[g + 1] as usize] {
-                                        hit!(t, off, l, cr);
-                                    }
-                                }
-                                if v & EXT == 0 {
-                                    break;
+                    let bend = (c + BLK).min(stop);
+                    let nb = bend - c;
+                    for j in 0..nb {
+                        let i = c + j;
+                        let u = local_t(text[i]);
+                        bu[j] = u;
+                        bh2[j] = 0;
+                        if u != u32::MAX {
+                            prefetch(uni_e.as_ptr().wrapping_add(uni_start[u as usize] as usize));
+                            if first[u as usize] && i + 2 <= stop {
+                                let hh = finish(fold(fold(0, text[i].to_u32()), text[i + 1].to_u32()), 2);
+                                if in_bloom(hh) {
+                                    prefetch(mtab.slots.as_ptr().wrapping_add(hh as usize & mtab.mask));
+                                    bh2[j] = hh;
                                 }
                             }
                         }
                     }
-                    c += 1;
+                    for j in 0..nb {
+                        bv2[j] = 0;
+                        bh3[j] = 0;
+                        if bh2[j] == 0 {
+                            continue;
+                        }
+                        let Some(v) = mtab.get(bh2[j]) else { continue };
+                        bv2[j] = v;
+                        if v & PIECE != 0 {
+                            prefetch(mlist.as_ptr().wrapping_add((v & !(PIECE | EXT)) as usize));
+                        }
+                        let i = c + j;
+                        if v & EXT != 0 && i + 3 <= stop {
+                            let hh = finish(fold(fold(fold(0, text[i].to_u32()), text[i + 1].to_u32()), text[i + 2].to_u32()), 3);
+                            if in_bloom(hh) {
+                                prefetch(mtab.slots.as_ptr().wrapping_add(hh as usize & mtab.mask));
+                                bh3[j] = hh;
+                            }
+                        }
+                    }
+                    for j in 0..nb {
+                        // the target states of the hits SLA positions ahead
+                        if j + SLA < nb {
+                            let u = bu[j + SLA];
+                            if u != u32::MAX {
+                                for &(t, _) in &uni_e[uni_start[u as usize] as usize..uni_start[u as usize + 1] as usize] {
+                                    prefetch(state.as_ptr().wrapping_add(t as usize));
+                                }
+                                let v = bv2[j + SLA];
+                                if v & PIECE != 0 {
+                                    let g = (v & !(PIECE | EXT)) as usize;
+                                    for &(t, _) in &mlist[g + 1..g + 1 + mlist[g].0 as usize] {
+                                        prefetch(state.as_ptr().wrapping_add(t as usize));
+                                    }
+                                }
+                            }
+                        }
+                        let u = bu[j];
+                        if u == u32::MAX {
+                            continue;
+                        }
+                        let u = u as usize;
+                        let cr = c + j - ws;
+                        for &(t, off) in &uni_e[uni_start[u] as usize..uni_start[u + 1] as usize] {
+                            hit!(t, off, 1, cr);
+                        }
+                        let v = bv2[j];
+                        if v & PIECE != 0 {
+                            let g = (v & !(PIECE | EXT)) as usize;
+                            for &(t, off) in &mlist[g + 1..g + 1 + mlist[g].0 as usize] {
+                                hit!(t, off, 2, cr);
+                            }
+                        }
+                        if bh3[j] != 0 {
+                            if let Some(v) = mtab.get(bh3[j]) {
+                                if v & PIECE != 0 {
+                                    let g = (v & !(PIECE | EXT)) as usize;
+                                    for &(t, off) in &mlist[g + 1..g + 1 + mlist[g].0 as usize] {
+                                        hit!(t, off, 3, cr);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    c = bend;
                 }
             }
             tstream += t0.elapsed().as_secs_f64();
