@@ -526,8 +526,11 @@ fn plan(t: &[u32], d: usize, freq: &dyn Fn(&[u32]) -> f64, shift: usize) -> Plan
     for i in 0..=m {
         dp[i] = 0.0;
     }
+    // only the cells that dp[d + 1..=kmax][m] depend on: k pieces need at
+    // least k tokens (cells with i < k stay infinite), and the d + 1 - k pieces
+    // still to come need d + 1 - k more
     for k in 1..=kmax {
-        for i in 1..=m {
+        for i in k..=m - (d + 1).saturating_sub(k) {
             let mut best = dp[k * w + i - 1];
             let mut ch = 0u8;
             for l in 1..=LMAX.min(i) {
