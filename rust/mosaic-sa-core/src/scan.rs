@@ -199,6 +199,73 @@ pub fn greedy_select(mut cands: Vec<Match>, m: usize, select: Select) -> Vec<Mat
     out
 }
 
+/// [`greedy_select`] of the windows within `d`, given candidate windows
+/// `(position, lower bound of both distances)` and `dist(p) = (hamming,
+/// levenshtein)`, evaluated lazily: a min-heap holds each candidate under the
+/// key `(bound, 0, position)` (not above its exact key) until it comes first,
+/// then its exact distances; a window that overlaps a kept one when it comes
+/// first is dropped without computing them (the greedy order would have kept
+/// the other one first), and so is one within `lev(q) - 2 |p - q| > d` of a
+/// computed window q beyond `d` (two windows p, q of one length are 2 |p - q|
+/// edits apart; Levenshtein selection). Same result as computing every distance.
+pub fn lazy_select(cands: Vec<(u64, u32)>, m: usize, d: usize, select: Select, dist: &mut dyn FnMut(usize) -> (u32, u32), doc: impl Fn(u64) -> u64) -> Vec<Match> {
+    use std::cmp::Reverse;
+    use std::collections::{BTreeMap, BinaryHeap};
+    // keys (selected, other, position, exact): the bounds sorted once, the
+    // exact keys (fewer) in a heap; the smaller of the two heads comes next
+    let mut bounds: Vec<(u32, u64)> = cands.into_iter().map(|(p, lb)| (lb, p)).collect();
+    bounds.sort_unstable();
+    let mut next_bound = 0usize;
+    let mut heap: BinaryHeap<Reverse<(u32, u32, u64, bool)>> = BinaryHeap::new();
+    let mut taken: BTreeSet<u64> = BTreeSet::new();
+    let mut rejected: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut out = Vec::new();
+    let mm = m as u64;
+    loop {
+        let from_bounds = bounds.get(next_bound).map(|&(lb, p)| (lb, 0, p, false));
+        let (a, b, p, exact) = match (from_bounds, heap.peek()) {
+            (None, None) => break,
+            (Some(x), Some(&Reverse(y))) if y < x => heap.pop().unwrap().0,
+            (Some(x), _) => {
+                next_bound += 1;
+                x
+            }
+            (None, Some(_)) => heap.pop().unwrap().0,
+        };
+        if taken.range(p.saturating_sub(mm - 1)..p + mm).next().is_some() {
+            continue;
+        }
+        if exact {
+            taken.insert(p);
+            let (hamming, levenshtein) = match select {
+                Select::Levenshtein => (b, a),
+                Select::Hamming => (a, b),
+            };
+            out.push(Match { pos: p, doc: doc(p), hamming, levenshtein });
+            continue;
+        }
+        if select == Select::Levenshtein
+            && rejected.range(p.saturating_sub(mm - 1)..p + mm).any(|(&q, &l)| l as i64 - 2 * (p as i64 - q as i64).abs() > d as i64)
+        {
+            continue;
+        }
+        let (h, l) = dist(p as usize);
+        let (s, o) = match select {
+            Select::Levenshtein => (l, h),
+            Select::Hamming => (h, l),
+        };
+        if s as usize > d {
+            if select == Select::Levenshtein {
+                rejected.insert(p, l);
+            }
+            continue;
+        }
+        heap.push(Reverse((s, o, p, true)));
+    }
+    out.sort_unstable();
+    out
+}
+
 // ----------------------------------------------------------------- scan
 
 /// The previous scan (bag-of-tokens overlap of every target kept up to date
@@ -339,7 +406,7 @@ pub fn scan_reference<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], 
                                 for &t in &active {
                                     let t = t as usize;
                                     let pat = &patterns[t];
-                                    let h = hamming(&pat.tokens, &window);
+                                                        let h = hamming(&pat.tokens, &window);
                                     let lev = if (h as usize) <= max_distance || select == Select::Levenshtein {
                                         pat.levenshtein(&window)
                                     } else {
@@ -797,7 +864,7 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     let init: Vec<TState> = plans.iter().map(|p| TState { r: p.r as u32, head: 0, ring: [0; RMAX - 1] }).collect();
     drop(plans);
 
-    let results: Mutex<Vec<Vec<Match>>> = Mutex::new(vec![Vec::new(); nt]);
+    let results: Mutex<Vec<Vec<(u64, u32)>>> = Mutex::new(vec![Vec::new(); nt]);
     let nwin = n.saturating_sub(m - 1);
     // chunk positions are kept relative to the chunk start in u32
     let parts = chunks(nwin, (threads.max(1) * 8).max(nwin >> 31));
@@ -813,14 +880,12 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         ));
     }
     run_workers(threads, parts.len(), |take| {
-        let mut local_res: Vec<Vec<Match>> = vec![Vec::new(); nt];
+        let mut local_res: Vec<Vec<(u64, u32)>> = vec![Vec::new(); nt];
         let mut state = init.clone();
         let mut cands: Vec<(u32, u32, u32)> = Vec::new(); // (target, lo - ws, hi - ws)
         let mut need = vec![0u32; nk];
         let mut wc = vec![0u32; nk];
-        let mut slot_of = vec![u32::MAX; nk];
-        let mut ikeys: Vec<u32> = Vec::new();
-        let mut st = [0u64; 5];
+        let mut st = [0u64; 4];
         let (mut bu, mut bh2, mut bv2, mut bh3) = ([0u32; BLK], [0u64; BLK], [0u32; BLK], [0u64; BLK]);
         let mut tstream = 0f64;
         let mut tsort = 0f64;
@@ -984,16 +1049,6 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                 for &(u, cnt) in &bags[t] {
                     need[u as usize] = cnt;
                 }
-                for (k, &u) in pattern_keys[t].iter().enumerate() {
-                    slot_of[u as usize] = k as u32;
-                }
-                let pat = &patterns[t];
-                // Windows p < q of length m are 2 (q - p) edits apart (drop the
-                // first q - p tokens, append q - p), so lev(q) >= lev(p) - 2 (q - p):
-                // `lev_floor` = max over the windows verified so far of
-                // lev(p) + 2p, and a window q with lev_floor - 2q > D is rejected
-                // without running Myers (it would be, exactly: same output).
-                let mut lev_floor: i64 = 0; // lev(q) >= 0 >= 0 - 2q: a valid floor before any window
                 // the sliding bag: `cur` is the window start it holds (None: empty)
                 let mut cur: Option<usize> = None;
                 let mut overlap = 0u32;
@@ -1051,7 +1106,6 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             }
                         }
                     }
-                    let mut ikeys_from: Option<usize> = None;
                     for p in a..=b {
                         if p > a {
                             sub!(text[p - 1]);
@@ -1062,52 +1116,10 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             continue;
                         }
                         st[3] += 1;
-                        // pattern-key indices of the range's tokens, once per range
-                        if ikeys_from != Some(a) {
-                            ikeys.clear();
-                            ikeys.extend(text[a..b + m].iter().map(|&x| {
-                                let u = local_t(x);
-                                if u == u32::MAX {
-                                    u32::MAX
-                                } else {
-                                    slot_of[u as usize]
-                                }
-                            }));
-                            ikeys_from = Some(a);
-                        }
-                        let wk = &ikeys[p - a..p - a + m];
-                        let ham = || pat.tokens.iter().zip(&text[p..p + m]).filter(|(x, y)| **x != y.to_u32()).count() as u32;
-                        let lev = || {
-                            pat.levenshtein_by(m, |i| {
-                                let k = wk[i];
-                                (k != u32::MAX).then_some(k as usize)
-                            })
-                        };
-                        // the selected distance first; the other one only for an accepted window
-                        let (h, lev, dist) = match select {
-                            Select::Levenshtein => {
-                                if lev_floor - 2 * p as i64 > d as i64 {
-                                    st[4] += 1;
-                                    continue;
-                                }
-                                let l = lev();
-                                lev_floor = lev_floor.max(l as i64 + 2 * p as i64);
-                                if l as usize > d {
-                                    continue;
-                                }
-                                (ham(), l, l)
-                            }
-                            Select::Hamming => {
-                                let h = ham();
-                                if h as usize > d {
-                                    continue;
-                                }
-                                (h, lev(), h)
-                            }
-                        };
-                        if (dist as usize) <= d {
-                            local_res[t].push(Match { pos: p as u64, doc: doc_of(seps, p as u64), hamming: h, levenshtein: lev });
-                        }
+                        // a window for the selection, with a lower bound of both
+                        // distances (m - overlap <= Hamming, Levenshtein); the exact
+                        // distances are computed there, only for the windows it reaches
+                        local_res[t].push((p as u64, m as u32 - overlap));
                     }
                     cur = Some(b);
                 }
@@ -1120,14 +1132,11 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                 for &(u, _) in &bags[t] {
                     need[u as usize] = 0;
                 }
-                for &u in &pattern_keys[t] {
-                    slot_of[u as usize] = u32::MAX;
-                }
                 i = j;
             }
         }
         if stats {
-            crate::util::progress(format!("scan worker: stream {tstream:.2}s (+ verify {:.2}s); sort {tsort:.2}s; hits {} triggers {} windows checked {} bag-passed {} (skipped by the neighbour bound {})", tall.elapsed().as_secs_f64() - tstream - tsort, st[0], st[1], st[2], st[3], st[4]));
+            crate::util::progress(format!("scan worker: stream {tstream:.2}s (+ verify {:.2}s); sort {tsort:.2}s; hits {} triggers {} windows checked {} bag-passed {}", tall.elapsed().as_secs_f64() - tstream - tsort, st[0], st[1], st[2], st[3]));
         }
         let mut r = results.lock().unwrap();
         for (t, v) in local_res.into_iter().enumerate() {
@@ -1138,9 +1147,40 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         crate::util::progress(format!("scan: workers done at {:.2}s", t_start.elapsed().as_secs_f64()));
     }
     let tg = std::time::Instant::now();
-    let out: Vec<Vec<Match>> = crate::util::parallel_map(threads, nt, |t| greedy_select(std::mem::take(&mut results.lock().unwrap()[t]), m, select));
+    let mut out: Vec<Vec<Match>> = vec![Vec::new(); nt];
+    let op = crate::util::SyncPtr(out.as_mut_ptr());
+    let exact = std::sync::atomic::AtomicU64::new(0);
+    run_workers(threads, nt, |take| {
+        let mut slot_of = vec![u32::MAX; nk];
+        let mut wk = vec![u32::MAX; m];
+        let mut computed = 0u64;
+        while let Some(t) = take() {
+            for (k, &u) in pattern_keys[t].iter().enumerate() {
+                slot_of[u as usize] = k as u32;
+            }
+            let pat = &patterns[t];
+            let mut dist = |p: usize| {
+                computed += 1;
+                for (i, &x) in text[p..p + m].iter().enumerate() {
+                    let u = local_t(x);
+                    wk[i] = if u == u32::MAX { u32::MAX } else { slot_of[u as usize] };
+                }
+                let h = pat.tokens.iter().zip(&text[p..p + m]).filter(|(x, y)| **x != y.to_u32()).count() as u32;
+                let l = pat.levenshtein_by(m, |i| (wk[i] != u32::MAX).then_some(wk[i] as usize));
+                (h, l)
+            };
+            let cands = std::mem::take(&mut results.lock().unwrap()[t]);
+            let sel = lazy_select(cands, m, d, select, &mut dist, |p| doc_of(seps, p));
+            // SAFETY: each target index is taken by one worker
+            unsafe { op.put(t, sel) };
+            for &u in &pattern_keys[t] {
+                slot_of[u as usize] = u32::MAX;
+            }
+        }
+        exact.fetch_add(computed, std::sync::atomic::Ordering::Relaxed);
+    });
     if stats {
-        crate::util::progress(format!("scan: greedy selection {:.2}s", tg.elapsed().as_secs_f64()));
+        crate::util::progress(format!("scan: selection {:.2}s, exact distances of {} windows", tg.elapsed().as_secs_f64(), exact.into_inner()));
     }
     out
 }
