@@ -65,6 +65,40 @@ impl Pattern {
         Pattern { tokens: tokens.to_vec(), keys, masks, words, masks128 }
     }
 
+    /// Semi-global scores for m <= 128 (else false, `out` untouched): after the
+    /// call `out[j]` (j in 1..=n) is `min over s <= j` of the Levenshtein
+    /// distance between the pattern and text[s..j] (free start: Myers' search
+    /// recurrence, the top row stays 0), `out[0] = m`. Given, as for
+    /// [`Pattern::levenshtein_by`], each text position's index in the keys.
+    pub fn semiglobal_scores(&self, n: usize, key_of: impl Fn(usize) -> Option<usize>, out: &mut Vec<u32>) -> bool {
+        let m = self.tokens.len();
+        if m == 0 || m > 128 {
+            return false;
+        }
+        out.clear();
+        out.push(m as u32);
+        let hibit = 1u128 << (m - 1);
+        let (mut pv, mut mv) = (!0u128, 0u128);
+        let mut score = m as i64;
+        for i in 0..n {
+            let eq = match key_of(i) {
+                Some(k) => self.masks128[k],
+                None => 0,
+            };
+            let xv = eq | mv;
+            let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+            let ph = mv | !(xh | pv);
+            let mh = pv & xh;
+            score += ((ph & hibit) != 0) as i64 - ((mh & hibit) != 0) as i64;
+            let ph = ph << 1;
+            let mh = mh << 1;
+            pv = mh | !(xv | ph);
+            mv = ph & xv;
+            out.push(score as u32);
+        }
+        true
+    }
+
     /// Levenshtein distance between the pattern and `text` (global alignment),
     /// Myers' bit-vector algorithm in Hyyrö's block formulation.
     pub fn levenshtein(&self, text: &[u32]) -> u32 {
@@ -859,6 +893,8 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         })
         .collect();
     let patterns: Vec<Pattern> = targets.iter().map(|t| Pattern::new(t)).collect();
+    // reversed targets (same keys): free-end scores, read backwards
+    let patterns_rev: Vec<Pattern> = targets.iter().map(|t| Pattern::new(&t.iter().rev().copied().collect::<Vec<u32>>())).collect();
     let pattern_keys: Vec<Vec<u32>> = patterns.iter().map(|p| p.keys().iter().map(|&k| local(k)).collect()).collect();
     let thr = (m - d) as u32;
     let init: Vec<TState> = plans.iter().map(|p| TState { r: p.r as u32, head: 0, ring: [0; RMAX - 1] }).collect();
@@ -884,8 +920,10 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         let mut state = init.clone();
         let mut cands: Vec<(u32, u32, u32)> = Vec::new(); // (target, lo - ws, hi - ws)
         let mut need = vec![0u32; nk];
+        let mut slot_of = vec![u32::MAX; nk];
+        let (mut ikeys, mut lb_end, mut lb_start): (Vec<u32>, Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new(), Vec::new());
         let mut wc = vec![0u32; nk];
-        let mut st = [0u64; 4];
+        let mut st = [0u64; 5];
         let (mut bu, mut bh2, mut bv2, mut bh3) = ([0u32; BLK], [0u64; BLK], [0u32; BLK], [0u64; BLK]);
         let mut tstream = 0f64;
         let mut tsort = 0f64;
@@ -1049,6 +1087,9 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                 for &(u, cnt) in &bags[t] {
                     need[u as usize] = cnt;
                 }
+                for (k, &u) in pattern_keys[t].iter().enumerate() {
+                    slot_of[u as usize] = k as u32;
+                }
                 // the sliding bag: `cur` is the window start it holds (None: empty)
                 let mut cur: Option<usize> = None;
                 let mut overlap = 0u32;
@@ -1106,6 +1147,9 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             }
                         }
                     }
+                    // free-start / free-end scores over text[a..b + m), once per
+                    // range that has a window passing the bag (None: m > 128)
+                    let mut range_lb: Option<bool> = None;
                     for p in a..=b {
                         if p > a {
                             sub!(text[p - 1]);
@@ -1116,10 +1160,37 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             continue;
                         }
                         st[3] += 1;
-                        // a window for the selection, with a lower bound of both
-                        // distances (m - overlap <= Hamming, Levenshtein); the exact
+                        // lower bounds of both distances: m - overlap (<= Hamming,
+                        // Levenshtein); the best alignment of the target ending where
+                        // the window ends (starting anywhere in the range), and the best
+                        // one starting where the window starts
+                        let mut lb = m as u32 - overlap;
+                        let have = *range_lb.get_or_insert_with(|| {
+                            let len = b + m - a;
+                            ikeys.clear();
+                            ikeys.extend(text[a..b + m].iter().map(|&x| {
+                                let u = local_t(x);
+                                if u == u32::MAX {
+                                    u32::MAX
+                                } else {
+                                    slot_of[u as usize]
+                                }
+                            }));
+                            let key = |k: u32| (k != u32::MAX).then_some(k as usize);
+                            patterns[t].semiglobal_scores(len, |i| key(ikeys[i]), &mut lb_end)
+                                && patterns_rev[t].semiglobal_scores(len, |i| key(ikeys[len - 1 - i]), &mut lb_start)
+                        });
+                        if have {
+                            // lb_end[j]: target vs text[s..a + j]; lb_start[j]: text[b + m - j..e]
+                            lb = lb.max(lb_end[p + m - a]).max(lb_start[b + m - p]);
+                        }
+                        if lb as usize > d {
+                            st[4] += 1;
+                            continue;
+                        }
+                        // a window for the selection with its lower bound; the exact
                         // distances are computed there, only for the windows it reaches
-                        local_res[t].push((p as u64, m as u32 - overlap));
+                        local_res[t].push((p as u64, lb));
                     }
                     cur = Some(b);
                 }
@@ -1132,11 +1203,14 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                 for &(u, _) in &bags[t] {
                     need[u as usize] = 0;
                 }
+                for &u in &pattern_keys[t] {
+                    slot_of[u as usize] = u32::MAX;
+                }
                 i = j;
             }
         }
         if stats {
-            crate::util::progress(format!("scan worker: stream {tstream:.2}s (+ verify {:.2}s); sort {tsort:.2}s; hits {} triggers {} windows checked {} bag-passed {}", tall.elapsed().as_secs_f64() - tstream - tsort, st[0], st[1], st[2], st[3]));
+            crate::util::progress(format!("scan worker: stream {tstream:.2}s (+ verify {:.2}s); sort {tsort:.2}s; hits {} triggers {} windows checked {} bag-passed {} (ruled out by the alignment bounds {})", tall.elapsed().as_secs_f64() - tstream - tsort, st[0], st[1], st[2], st[3], st[4]));
         }
         let mut r = results.lock().unwrap();
         for (t, v) in local_res.into_iter().enumerate() {

@@ -94,6 +94,34 @@ fn myers_equals_dp() {
     }
 }
 
+#[test]
+fn semiglobal_scores_equal_dp() {
+    // out[j] = min over s <= j of lev(pattern, text[s..j]), for m <= 128; false above
+    let mut rng = Rng::new(6);
+    let mut out = Vec::new();
+    for _ in 0..400 {
+        let m = 1 + rng.below(128) as usize;
+        let n = rng.below(60) as usize;
+        let alpha = 1 + rng.below(5);
+        let a: Vec<u32> = (0..m).map(|_| rng.below(alpha) as u32).collect();
+        let mut b: Vec<u32> = (0..n).map(|_| rng.below(alpha) as u32).collect();
+        if n > 10 && rng.below(2) == 0 {
+            // part of the pattern inside the text
+            let k = (m / 2).min(n - 5);
+            b[3..3 + k].copy_from_slice(&a[..k]);
+        }
+        let pat = Pattern::new(&a);
+        assert!(pat.semiglobal_scores(n, |i| pat.keys().binary_search(&b[i]).ok(), &mut out));
+        assert_eq!(out.len(), n + 1);
+        for j in 0..=n {
+            let want = (0..=j).map(|s| levenshtein_dp(&a, &b[s..j])).min().unwrap();
+            assert_eq!(out[j], want, "m={m} n={n} j={j}");
+        }
+    }
+    let long: Vec<u32> = (0..129).collect();
+    assert!(!Pattern::new(&long).semiglobal_scores(3, |_| None, &mut out));
+}
+
 /// Apply edits to a copy: (kind, position) with 0 = substitute, 1 = insert, 2 = delete.
 fn perturb(t: &[u32], edits: &[(u8, usize)], fresh: &mut u32) -> Vec<u32> {
     let mut c = t.to_vec();
