@@ -695,6 +695,24 @@ fn plan(t: &[u32], d: usize, freq: &dyn Fn(&[u32]) -> f64, shift: usize) -> Plan
 /// corpus, so the work per corpus token is the number of hits, not the number
 /// of targets. With `D + 1 > m` no piece exists: falls back to the reference.
 pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distance: usize, select: Select, threads: usize) -> Vec<Vec<Match>> {
+    scan_with(text, seps, targets, max_distance, select, threads, Stream::Auto)
+}
+
+/// How [`scan_with`] walks the corpus; every choice gives the same result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// [`Stream::Blocks`] when the piece index and the target states exceed
+    /// 4 MiB (measured crossover: ~3,000 targets of 100 tokens, D = 50), else
+    /// [`Stream::OnePass`]
+    Auto,
+    /// one position at a time
+    OnePass,
+    /// blocks of positions in three passes that prefetch the index lookups
+    Blocks,
+}
+
+/// [`scan`] with the corpus walk chosen by `stream`.
+pub fn scan_with<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distance: usize, select: Select, threads: usize, stream: Stream) -> Vec<Vec<Match>> {
     let nt = targets.len();
     if nt == 0 {
         return Vec::new();
@@ -900,19 +918,27 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     let init: Vec<TState> = plans.iter().map(|p| TState { r: p.r as u32, head: 0, ring: [0; RMAX - 1] }).collect();
     drop(plans);
 
+    let index_bytes = (mtab.slots.len() + uni_e.len() + mlist.len()) * 8 + nt * std::mem::size_of::<TState>();
+    let blocks = match stream {
+        Stream::Auto => index_bytes > 4 << 20,
+        Stream::OnePass => false,
+        Stream::Blocks => true,
+    };
     let results: Mutex<Vec<Vec<(u64, u32)>>> = Mutex::new(vec![Vec::new(); nt]);
     let nwin = n.saturating_sub(m - 1);
     // chunk positions are kept relative to the chunk start in u32
     let parts = chunks(nwin, (threads.max(1) * 8).max(nwin >> 31));
     if stats {
         crate::util::progress(format!(
-            "scan: setup {:.2}s; pieces: {} unigram entries, {} longer entries under {} keys (table {} KiB, filter {} KiB)",
+            "scan: setup {:.2}s; pieces: {} unigram entries, {} longer entries under {} keys (table {} KiB, filter {} KiB; index + states {} KiB: {})",
             t_start.elapsed().as_secs_f64(),
             uni_e.len(),
             mlist.len() - n_multi_keys,
             n_multi_keys,
             mtab.slots.len() * 8 >> 10,
-            nbits >> 13
+            nbits >> 13,
+            index_bytes >> 10,
+            if blocks { "blocks" } else { "one pass" }
         ));
     }
     run_workers(threads, parts.len(), |take| {
@@ -986,6 +1012,40 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                 // filter, prefetch of their table slots and of the unigram lists;
                 // (2) bigram probes, prefetch of their hit lists and of the trigram
                 // slots; (3) the hits, in position order (as one pass would).
+                if !blocks {
+                    // one pass (small index: its lookups hit the cache anyway)
+                    while c < stop {
+                        let u = local_t(text[c]);
+                        if u != u32::MAX {
+                            let u = u as usize;
+                            let cr = c - ws;
+                            for &(t, off) in &uni_e[uni_start[u] as usize..uni_start[u + 1] as usize] {
+                                hit!(t, off, 1, cr);
+                            }
+                            if first[u] {
+                                let mut h = fold(0, text[c].to_u32());
+                                for l in 2..=LMAX.min(stop - c) {
+                                    h = fold(h, text[c + l - 1].to_u32());
+                                    let hh = finish(h, l);
+                                    if !in_bloom(hh) {
+                                        break;
+                                    }
+                                    let Some(v) = mtab.get(hh) else { break };
+                                    if v & PIECE != 0 {
+                                        let g = (v & !(PIECE | EXT)) as usize;
+                                        for &(t, off) in &mlist[g + 1..g + 1 + mlist[g].0 as usize] {
+                                            hit!(t, off, l, cr);
+                                        }
+                                    }
+                                    if v & EXT == 0 {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        c += 1;
+                    }
+                }
                 while c < stop {
                     let bend = (c + BLK).min(stop);
                     let nb = bend - c;
