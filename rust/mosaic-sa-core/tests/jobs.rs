@@ -240,6 +240,9 @@ fn threads_means_threads() {
             assert!(started >= calls, "{what} --threads {threads}: no pooled worker recorded ({started})");
             assert!(started <= calls * threads, "{what} --threads {threads}: {started} workers started in {calls} parallel passes");
             assert!(peak >= 1 && peak <= threads, "{what} --threads {threads}: {peak} workers live at once");
+            // the calling thread works too: N workers are N OS threads, not N + 1
+            let spawned = st.spawned.load(std::sync::atomic::Ordering::SeqCst);
+            assert!(spawned <= calls * (threads - 1), "{what} --threads {threads}: {spawned} OS threads spawned in {calls} parallel passes");
         };
         let (r, st) = util::with_pool_stats(|| count_all(&t, &sa, &qs, threads));
         check("count", &st, 1);
@@ -257,4 +260,5 @@ fn threads_means_threads() {
     let (_, st) = util::with_pool_stats(|| util::for_each_index(2, 8, |_| std::thread::sleep(std::time::Duration::from_millis(20))));
     assert_eq!(st.started.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(st.peak.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(st.spawned.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
