@@ -235,7 +235,7 @@ pub fn greedy_select(mut cands: Vec<Match>, m: usize, select: Select) -> Vec<Mat
 
 /// [`greedy_select`] of the windows within `d`, given candidate windows
 /// `(position, lower bound of both distances)` and `dist(p) = (hamming,
-/// levenshtein)`, evaluated lazily: a min-heap holds each candidate under the
+/// levenshtein)`, evaluated lazily: each candidate is ordered under the
 /// key `(bound, 0, position)` (not above its exact key) until it comes first,
 /// then its exact distances; a window that overlaps a kept one when it comes
 /// first is dropped without computing them (the greedy order would have kept
@@ -689,8 +689,11 @@ fn plan(t: &[u32], d: usize, freq: &dyn Fn(&[u32]) -> f64, shift: usize) -> Plan
 /// range of window starts it can belong to; a target's hit whose `r - 1`
 /// previous hits all lie at or after the start of that range makes the range a
 /// candidate (the last of the `r` unedited pieces of a matching window always
-/// does). Candidate ranges are merged per target and checked as before: bag
-/// overlap `>= m - D`, then exact Hamming / Levenshtein. Pieces (1-3 tokens)
+/// does). Candidate ranges are merged per target; windows with bag overlap
+/// `>= m - D` get a lower bound of both distances (bag, free-start and free-end
+/// Myers scores over the range), and those with bound `<= D` go to a lazily
+/// evaluated greedy selection ([`lazy_select`]) that computes exact Hamming /
+/// Levenshtein distances only for the windows it reaches. Pieces (1-3 tokens)
 /// and `r` are chosen per target from frequencies estimated on a sample of the
 /// corpus, so the work per corpus token is the number of hits, not the number
 /// of targets. With `D + 1 > m` no piece exists: falls back to the reference.
