@@ -255,6 +255,16 @@ fn threads_means_threads() {
         check("lcp_at_least", &st, 3);
         let (_, st) = util::with_pool_stats(|| scan(&t, &seps, &targets, 4, Select::Levenshtein, threads));
         check("scan", &st, 3); // target plans, the corpus chunks, the per-target selection
+        // the parts build and its merges (occ counts and lists, gaps, output) run
+        // in the pool too: each job's w <= N workers are w - 1 spawned threads + the caller
+        let (sa3, st) = util::with_pool_stats(|| suffix_array::<u16, u32>(&t, 30, 3, threads));
+        assert_eq!(sa3, sa);
+        let started = st.started.load(std::sync::atomic::Ordering::SeqCst);
+        let spawned = st.spawned.load(std::sync::atomic::Ordering::SeqCst);
+        let peak = st.peak.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(started >= 5, "parts build --threads {threads}: {started} pooled workers (the parts, then 4 jobs per merge)");
+        assert!(peak >= 1 && peak <= threads, "parts build --threads {threads}: {peak} workers live at once");
+        assert!(spawned * threads <= started * (threads - 1), "parts build --threads {threads}: {spawned} spawned for {started} workers");
     }
     // the high-water mark is a real concurrency measure: slow items on 2 workers overlap
     let (_, st) = util::with_pool_stats(|| util::for_each_index(2, 8, |_| std::thread::sleep(std::time::Duration::from_millis(20))));
