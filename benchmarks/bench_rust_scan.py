@@ -22,6 +22,10 @@ CPU seconds (user + sys of the whole command, loading included); the machine
 is shared, so CPU time is the fairer figure.
 
     .venv/bin/python benchmarks/bench_rust_scan.py --tokens 20000000
+
+`--baseline BIN` also runs a previous mosaic-sa binary's default scan on the
+whole corpus, alternating with ours (`--repeats` runs each, medians), and
+compares its output with ours byte for byte.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import statistics
+
 from bench_rust_common import binary, bpe_corpus, load_avg, timed, tokens_of
 
 from mosaic_kedro.token_files import write_token_file
@@ -145,6 +151,8 @@ def main() -> None:  # noqa: PLR0915 (one linear benchmark script: setup, runs, 
     ap.add_argument("--python-tokens", type=int, default=3_000)
     ap.add_argument("--python-targets", type=int, default=300)
     ap.add_argument("--work", type=Path, default=Path("/tmp/mosaic-sa-bench"))
+    ap.add_argument("--baseline", type=str, default=None, help="a previous mosaic-sa binary, run on the whole corpus in the same loop")
+    ap.add_argument("--repeats", type=int, default=1, help="runs of ours (and of the baseline), alternating; medians")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     paras = bpe_corpus(a.work / f"bpe{a.tokens}.tok", a.tokens)
@@ -159,8 +167,9 @@ def main() -> None:  # noqa: PLR0915 (one linear benchmark script: setup, runs, 
     print(f"real text: {n:,} BPE tokens (books, {int((t == SEP).sum()):,} documents); targets of {M} tokens, max distance {d}; load avg {load_avg()}")
     print("tokens/s per core = tokens / CPU s of the whole command; reference on a prefix (tokens column), outputs compared there")
     print()
-    print("| targets | threads | ours: wall s | ours: M tok/s/core | matches | reference: tokens | ref: M tok/s/core | speed-up per core | same output |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    extra = " before: M tok/s/core | ours / before (cpu) | same as before |" if a.baseline else ""
+    print(f"| targets | threads | ours: wall s | ours: M tok/s/core | matches | reference: tokens | ref: M tok/s/core | speed-up per core | same output |{extra}")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- | --- |" if a.baseline else ""))
     ref_rate = 0.7e6 * 100  # tokens/s x targets, first guess; updated from each run
     for k in counts:
         tf = a.work / f"targets{k}.tok"
@@ -170,7 +179,13 @@ def main() -> None:  # noqa: PLR0915 (one linear benchmark script: setup, runs, 
         ref_n = len(tokens_of(ref_tok))
         for th in threads:
             out = a.work / f"scan{k}_{th}.jsonl"
-            r = run_scan(b, tok, tf, out, d, th, "pieces")
+            base_out = a.work / f"scan{k}_{th}_before.jsonl"
+            ours_runs, base_runs = [], []
+            for _ in range(max(1, a.repeats)):
+                ours_runs.append(run_scan(b, tok, tf, out, d, th, "pieces"))
+                if a.baseline:
+                    base_runs.append(run_scan(a.baseline, tok, tf, base_out, d, th, "pieces"))
+            r = {key: statistics.median(x[key] for x in ours_runs) for key in ("wall", "cpu")}
             matches = sum(json.loads(line)["n_matches"] for line in out.read_text().splitlines()[1:])
             rr = run_scan(b, ref_tok, tf, a.work / "ref.jsonl", d, th, "reference")
             ref_rate = ref_n * k / max(rr["cpu"], 1e-9)
@@ -182,7 +197,12 @@ def main() -> None:  # noqa: PLR0915 (one linear benchmark script: setup, runs, 
             same = same_out.read_bytes() == (a.work / "ref.jsonl").read_bytes()
             ours_pc = n / max(r["cpu"], 1e-9)
             ref_pc = ref_n / max(rr["cpu"], 1e-9)
-            print(f"| {k:,} | {th} | {r['wall']:.2f} | {ours_pc / 1e6:.2f} | {matches:,} | {ref_n:,} | {ref_pc / 1e6:.3f} | {ours_pc / ref_pc:,.1f}x | {same} |", flush=True)
+            tail = ""
+            if a.baseline:
+                base_cpu = statistics.median(x["cpu"] for x in base_runs)
+                ratios = sorted(o["cpu"] / max(bb["cpu"], 1e-9) for o, bb in zip(ours_runs, base_runs))
+                tail = f" {n / max(base_cpu, 1e-9) / 1e6:.2f} | {statistics.median(ratios):.2f} | {out.read_bytes() == base_out.read_bytes()} |"
+            print(f"| {k:,} | {th} | {r['wall']:.2f} | {ours_pc / 1e6:.2f} | {matches:,} | {ref_n:,} | {ref_pc / 1e6:.3f} | {ours_pc / ref_pc:,.1f}x | {same} |{tail}", flush=True)
 
     # the paper's Python algorithm on a short slice (300 targets), extrapolated
     k = a.python_targets

@@ -13,7 +13,6 @@
 
 use crate::util::{big_capacity, big_vec, chunks, prefetch, BitVec, SyncPtr};
 use crate::{Idx, Token};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 // ----------------------------------------------------------------- SA-IS core
@@ -537,23 +536,16 @@ pub fn merge_gaps<T: Token, I: Idx>(
             prefetch(text.as_ptr().wrapping_add(sa_a[r + PF].to_usize().wrapping_sub(1)));
         }
     };
-    let mut counts: Vec<Vec<usize>> = std::thread::scope(|sc| {
-        let hs: Vec<_> = rchunks
-            .iter()
-            .map(|&(x, y)| {
-                sc.spawn(move || {
-                    let mut cc = vec![0usize; alpha];
-                    for r in x..y {
-                        pf(r, y);
-                        if let Some(c) = bwt(r) {
-                            cc[c] += 1;
-                        }
-                    }
-                    cc
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    let mut counts: Vec<Vec<usize>> = crate::util::parallel_map(threads, rchunks.len(), |j| {
+        let (x, y) = rchunks[j];
+        let mut cc = vec![0usize; alpha];
+        for r in x..y {
+            pf(r, y);
+            if let Some(c) = bwt(r) {
+                cc[c] += 1;
+            }
+        }
+        cc
     });
     let mut start = vec![0usize; alpha + 1];
     for c in 0..alpha {
@@ -568,18 +560,17 @@ pub fn merge_gaps<T: Token, I: Idx>(
     let mut occ: Vec<I> = big_vec(start[alpha], I::default());
     {
         let op = SyncPtr(occ.as_mut_ptr());
-        std::thread::scope(|sc| {
-            for (&(x, y), mut fill) in rchunks.iter().zip(counts) {
-                sc.spawn(move || {
-                    for r in x..y {
-                        pf(r, y);
-                        if let Some(c) = bwt(r) {
-                            // SAFETY: each chunk writes its own offsets range of list c
-                            unsafe { op.write(fill[c], I::from_usize(r)) };
-                            fill[c] += 1;
-                        }
-                    }
-                });
+        let fills: Vec<std::sync::Mutex<Vec<usize>>> = counts.into_iter().map(std::sync::Mutex::new).collect();
+        crate::util::for_each_index(threads, rchunks.len(), |j| {
+            let (x, y) = rchunks[j];
+            let mut fill = fills[j].lock().unwrap();
+            for r in x..y {
+                pf(r, y);
+                if let Some(c) = bwt(r) {
+                    // SAFETY: each chunk writes its own offsets range of list c
+                    unsafe { op.write(fill[c], I::from_usize(r)) };
+                    fill[c] += 1;
+                }
             }
         });
     }
@@ -651,19 +642,10 @@ pub fn merge_gaps<T: Token, I: Idx>(
     if *bounds.last().unwrap() != b1 {
         bounds.push(b1);
     }
-    let next = AtomicUsize::new(0);
     let gp = SyncPtr(g.as_mut_ptr());
-    std::thread::scope(|sc| {
-        for _ in 0..threads.max(1) {
-            sc.spawn(|| loop {
-                let ci = next.fetch_add(1, Ordering::Relaxed);
-                if ci + 1 >= bounds.len() {
-                    break;
-                }
-                let (x, y) = (bounds[ci], bounds[ci + 1]);
-                gap_chunk(text, amap, &meta, &occ, &dir, x, y, b1, na, last, b0, gp);
-            });
-        }
+    crate::util::for_each_index(threads, bounds.len() - 1, |ci| {
+        let (x, y) = (bounds[ci], bounds[ci + 1]);
+        gap_chunk(text, amap, &meta, &occ, &dir, x, y, b1, na, last, b0, gp);
     });
     g
 }
@@ -678,37 +660,34 @@ pub fn merge_out<I: Idx>(sa_a: &[I], sa_b: &[I], g: &[I], b0: usize, threads: us
     let gap = |k: usize| g[sa_b[k].to_usize() - b0].to_usize();
     let bc = chunks(nb, threads.max(1));
     let op = SyncPtr(out.as_mut_ptr());
-    std::thread::scope(|sc| {
-        for (j, &(x, y)) in bc.iter().enumerate() {
-            let ia0 = if j == 0 { 0 } else { gap(x) };
-            let ia1 = if j + 1 == bc.len() { na } else { gap(y) };
-            sc.spawn(move || {
-                let mut i = ia0;
-                let mut o = x + ia0;
-                for k in x..y {
-                    if k + PF < y {
-                        prefetch(g.as_ptr().wrapping_add(sa_b[k + PF].to_usize().wrapping_sub(b0)));
-                    }
-                    let gv = gap(k);
-                    debug_assert!(gv >= i && gv <= ia1);
-                    // SAFETY: chunk j writes out[x + ia0 .. y + ia1), disjoint
-                    // from the other chunks' ranges (gap values are monotone)
-                    while i < gv {
-                        unsafe { op.write(o, sa_a[i]) };
-                        i += 1;
-                        o += 1;
-                    }
-                    unsafe { op.write(o, sa_b[k]) };
-                    o += 1;
-                }
-                while i < ia1 {
-                    unsafe { op.write(o, sa_a[i]) };
-                    i += 1;
-                    o += 1;
-                }
-                assert_eq!(o, y + ia1);
-            });
+    crate::util::for_each_index(threads, bc.len(), |j| {
+        let (x, y) = bc[j];
+        let ia0 = if j == 0 { 0 } else { gap(x) };
+        let ia1 = if j + 1 == bc.len() { na } else { gap(y) };
+        let mut i = ia0;
+        let mut o = x + ia0;
+        for k in x..y {
+            if k + PF < y {
+                prefetch(g.as_ptr().wrapping_add(sa_b[k + PF].to_usize().wrapping_sub(b0)));
+            }
+            let gv = gap(k);
+            debug_assert!(gv >= i && gv <= ia1);
+            // SAFETY: chunk j writes out[x + ia0 .. y + ia1), disjoint
+            // from the other chunks' ranges (gap values are monotone)
+            while i < gv {
+                unsafe { op.write(o, sa_a[i]) };
+                i += 1;
+                o += 1;
+            }
+            unsafe { op.write(o, sa_b[k]) };
+            o += 1;
         }
+        while i < ia1 {
+            unsafe { op.write(o, sa_a[i]) };
+            i += 1;
+            o += 1;
+        }
+        assert_eq!(o, y + ia1);
     });
     out
 }
@@ -894,19 +873,10 @@ fn parts_until_two<T: Token, I: Idx>(text: &[T], amap: &AlphaMap, parts: usize, 
     }
     let step = crate::util::Step::new(format!("building {} parts on {threads} threads", bounds.len()));
     let results: Mutex<Vec<Option<Vec<I>>>> = Mutex::new(vec![None; bounds.len()]);
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|sc| {
-        for _ in 0..threads.min(bounds.len()) {
-            sc.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= bounds.len() {
-                    break;
-                }
-                let (s, e) = bounds[i];
-                let sa = build_part::<T, I>(text, s, e, &amap);
-                results.lock().unwrap()[i] = Some(sa);
-            });
-        }
+    crate::util::for_each_index(threads, bounds.len(), |i| {
+        let (s, e) = bounds[i];
+        let sa = build_part::<T, I>(text, s, e, &amap);
+        results.lock().unwrap()[i] = Some(sa);
     });
     step.done();
     let mut level: Vec<(usize, usize, Vec<I>)> = bounds

@@ -12,7 +12,7 @@
 //! Verified windows within `max_distance` are reduced per target greedily
 //! (best distance first, then lower position) to non-overlapping matches.
 
-use crate::util::{chunks, doc_of, run_workers};
+use crate::util::{chunks, doc_of, prefetch, run_workers};
 use crate::Token;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -63,6 +63,40 @@ impl Pattern {
             Vec::new()
         };
         Pattern { tokens: tokens.to_vec(), keys, masks, words, masks128 }
+    }
+
+    /// Semi-global scores for m <= 128 (else false, `out` untouched): after the
+    /// call `out[j]` (j in 1..=n) is `min over s <= j` of the Levenshtein
+    /// distance between the pattern and text[s..j] (free start: Myers' search
+    /// recurrence, the top row stays 0), `out[0] = m`. Given, as for
+    /// [`Pattern::levenshtein_by`], each text position's index in the keys.
+    pub fn semiglobal_scores(&self, n: usize, key_of: impl Fn(usize) -> Option<usize>, out: &mut Vec<u32>) -> bool {
+        let m = self.tokens.len();
+        if m == 0 || m > 128 {
+            return false;
+        }
+        out.clear();
+        out.push(m as u32);
+        let hibit = 1u128 << (m - 1);
+        let (mut pv, mut mv) = (!0u128, 0u128);
+        let mut score = m as i64;
+        for i in 0..n {
+            let eq = match key_of(i) {
+                Some(k) => self.masks128[k],
+                None => 0,
+            };
+            let xv = eq | mv;
+            let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+            let ph = mv | !(xh | pv);
+            let mh = pv & xh;
+            score += ((ph & hibit) != 0) as i64 - ((mh & hibit) != 0) as i64;
+            let ph = ph << 1;
+            let mh = mh << 1;
+            pv = mh | !(xv | ph);
+            mv = ph & xv;
+            out.push(score as u32);
+        }
+        true
     }
 
     /// Levenshtein distance between the pattern and `text` (global alignment),
@@ -194,6 +228,73 @@ pub fn greedy_select(mut cands: Vec<Match>, m: usize, select: Select) -> Vec<Mat
         }
         taken.insert(c.pos);
         out.push(c);
+    }
+    out.sort_unstable();
+    out
+}
+
+/// [`greedy_select`] of the windows within `d`, given candidate windows
+/// `(position, lower bound of both distances)` and `dist(p) = (hamming,
+/// levenshtein)`, evaluated lazily: each candidate is ordered under the
+/// key `(bound, 0, position)` (not above its exact key) until it comes first,
+/// then its exact distances; a window that overlaps a kept one when it comes
+/// first is dropped without computing them (the greedy order would have kept
+/// the other one first), and so is one within `lev(q) - 2 |p - q| > d` of a
+/// computed window q beyond `d` (two windows p, q of one length are 2 |p - q|
+/// edits apart; Levenshtein selection). Same result as computing every distance.
+pub fn lazy_select(cands: Vec<(u64, u32)>, m: usize, d: usize, select: Select, dist: &mut dyn FnMut(usize) -> (u32, u32), doc: impl Fn(u64) -> u64) -> Vec<Match> {
+    use std::cmp::Reverse;
+    use std::collections::{BTreeMap, BinaryHeap};
+    // keys (selected, other, position, exact): the bounds sorted once, the
+    // exact keys (fewer) in a heap; the smaller of the two heads comes next
+    let mut bounds: Vec<(u32, u64)> = cands.into_iter().map(|(p, lb)| (lb, p)).collect();
+    bounds.sort_unstable();
+    let mut next_bound = 0usize;
+    let mut heap: BinaryHeap<Reverse<(u32, u32, u64, bool)>> = BinaryHeap::new();
+    let mut taken: BTreeSet<u64> = BTreeSet::new();
+    let mut rejected: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut out = Vec::new();
+    let mm = m as u64;
+    loop {
+        let from_bounds = bounds.get(next_bound).map(|&(lb, p)| (lb, 0, p, false));
+        let (a, b, p, exact) = match (from_bounds, heap.peek()) {
+            (None, None) => break,
+            (Some(x), Some(&Reverse(y))) if y < x => heap.pop().unwrap().0,
+            (Some(x), _) => {
+                next_bound += 1;
+                x
+            }
+            (None, Some(_)) => heap.pop().unwrap().0,
+        };
+        if taken.range(p.saturating_sub(mm - 1)..p + mm).next().is_some() {
+            continue;
+        }
+        if exact {
+            taken.insert(p);
+            let (hamming, levenshtein) = match select {
+                Select::Levenshtein => (b, a),
+                Select::Hamming => (a, b),
+            };
+            out.push(Match { pos: p, doc: doc(p), hamming, levenshtein });
+            continue;
+        }
+        if select == Select::Levenshtein
+            && rejected.range(p.saturating_sub(mm - 1)..p + mm).any(|(&q, &l)| l as i64 - 2 * (p as i64 - q as i64).abs() > d as i64)
+        {
+            continue;
+        }
+        let (h, l) = dist(p as usize);
+        let (s, o) = match select {
+            Select::Levenshtein => (l, h),
+            Select::Hamming => (h, l),
+        };
+        if s as usize > d {
+            if select == Select::Levenshtein {
+                rejected.insert(p, l);
+            }
+            continue;
+        }
+        heap.push(Reverse((s, o, p, true)));
     }
     out.sort_unstable();
     out
@@ -339,7 +440,7 @@ pub fn scan_reference<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], 
                                 for &t in &active {
                                     let t = t as usize;
                                     let pat = &patterns[t];
-                                    let h = hamming(&pat.tokens, &window);
+                                                        let h = hamming(&pat.tokens, &window);
                                     let lev = if (h as usize) <= max_distance || select == Select::Levenshtein {
                                         pat.levenshtein(&window)
                                     } else {
@@ -412,6 +513,12 @@ fn remove(u: u32, wcnt: &mut [u32], postings: &[(u32, u32)], ps: &[usize], overl
 
 /// Longest piece of the exact-piece filter.
 const LMAX: usize = 3;
+// the stream's passes probe bigrams, then trigrams
+const _: () = assert!(LMAX == 3);
+/// Corpus positions per block of the stream's passes.
+const BLK: usize = 64;
+/// How many positions ahead the stream prefetches the target states of the hits.
+const SLA: usize = 4;
 /// Most pieces beyond `D + 1` (the filter then asks for up to `RMAX` hits).
 const RMAX: usize = 12;
 /// Corpus tokens sampled to estimate piece frequencies.
@@ -520,8 +627,11 @@ fn plan(t: &[u32], d: usize, freq: &dyn Fn(&[u32]) -> f64, shift: usize) -> Plan
     for i in 0..=m {
         dp[i] = 0.0;
     }
+    // only the cells that dp[d + 1..=kmax][m] depend on: k pieces need at
+    // least k tokens (cells with i < k stay infinite), and the d + 1 - k pieces
+    // still to come need d + 1 - k more
     for k in 1..=kmax {
-        for i in 1..=m {
+        for i in k..=m - (d + 1).saturating_sub(k) {
             let mut best = dp[k * w + i - 1];
             let mut ch = 0u8;
             for l in 1..=LMAX.min(i) {
@@ -579,12 +689,33 @@ fn plan(t: &[u32], d: usize, freq: &dyn Fn(&[u32]) -> f64, shift: usize) -> Plan
 /// range of window starts it can belong to; a target's hit whose `r - 1`
 /// previous hits all lie at or after the start of that range makes the range a
 /// candidate (the last of the `r` unedited pieces of a matching window always
-/// does). Candidate ranges are merged per target and checked as before: bag
-/// overlap `>= m - D`, then exact Hamming / Levenshtein. Pieces (1-3 tokens)
+/// does). Candidate ranges are merged per target; windows with bag overlap
+/// `>= m - D` get a lower bound of both distances (bag, free-start and free-end
+/// Myers scores over the range), and those with bound `<= D` go to a lazily
+/// evaluated greedy selection ([`lazy_select`]) that computes exact Hamming /
+/// Levenshtein distances only for the windows it reaches. Pieces (1-3 tokens)
 /// and `r` are chosen per target from frequencies estimated on a sample of the
 /// corpus, so the work per corpus token is the number of hits, not the number
 /// of targets. With `D + 1 > m` no piece exists: falls back to the reference.
 pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distance: usize, select: Select, threads: usize) -> Vec<Vec<Match>> {
+    scan_with(text, seps, targets, max_distance, select, threads, Stream::Auto)
+}
+
+/// How [`scan_with`] walks the corpus; every choice gives the same result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// [`Stream::Blocks`] when the piece index and the target states exceed
+    /// 4 MiB (measured crossover: ~3,000 targets of 100 tokens, D = 50), else
+    /// [`Stream::OnePass`]
+    Auto,
+    /// one position at a time
+    OnePass,
+    /// blocks of positions in three passes that prefetch the index lookups
+    Blocks,
+}
+
+/// [`scan`] with the corpus walk chosen by `stream`.
+pub fn scan_with<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distance: usize, select: Select, threads: usize, stream: Stream) -> Vec<Vec<Match>> {
     let nt = targets.len();
     if nt == 0 {
         return Vec::new();
@@ -724,15 +855,22 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
     // l + 1 only when its l-token prefix extends to some piece
     let mut first = vec![false; nk]; // some piece of >= 2 tokens starts with this token
     let mut mtab = Table::new(multi.len() + multi.iter().filter(|e| e.3 > 2).count() * (LMAX - 2));
-    let mut multi_start: Vec<u32> = Vec::new();
-    let mut multi_e: Vec<(u32, u32)> = Vec::with_capacity(multi.len());
+    // the entries of each key in one run of `mlist`, behind a header (count, 0):
+    // the table value points at the header, so a hit list costs one cache miss
+    let mut mlist: Vec<(u32, u32)> = Vec::with_capacity(multi.len() * 2);
+    let mut n_multi_keys = 0usize;
+    let mut head = 0usize;
     for (i, &(h, t, o, l)) in multi.iter().enumerate() {
         if i == 0 || multi[i - 1].0 != h {
             let old = mtab.get(h).unwrap_or(0);
-            mtab.insert(h, (old & EXT) | PIECE | multi_start.len() as u32);
-            multi_start.push(i as u32);
+            head = mlist.len();
+            assert!(head < PIECE as usize, "scan: too many pieces for the piece index");
+            mtab.insert(h, (old & EXT) | PIECE | head as u32);
+            mlist.push((0, 0));
+            n_multi_keys += 1;
         }
-        multi_e.push((t, o));
+        mlist[head].0 += 1;
+        mlist.push((t, o));
         let tg = &targets[t as usize][o as usize..o as usize + l as usize];
         first[local(tg[0]) as usize] = true;
         for pl in 2..l as usize {
@@ -741,7 +879,6 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
             mtab.insert(ph, old | EXT);
         }
     }
-    multi_start.push(multi.len() as u32);
     drop(multi);
     // a bit per hash bucket in front of the table (fits in L2): most corpus
     // n-grams are no piece and no prefix, and skip the table's cache miss
@@ -756,6 +893,10 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         }
     }
     drop(uni);
+    let in_bloom = |hh: u64| {
+        let b = bloom_bit(Table::fp(hh)) & bmask;
+        bloom[b >> 6] & (1 << (b & 63)) != 0
+    };
     // bag of each target (local id, multiplicity)
     let bags: Vec<Vec<(u32, u32)>> = targets
         .iter()
@@ -773,27 +914,46 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         })
         .collect();
     let patterns: Vec<Pattern> = targets.iter().map(|t| Pattern::new(t)).collect();
+    // reversed targets (same keys): free-end scores, read backwards
+    let patterns_rev: Vec<Pattern> = targets.iter().map(|t| Pattern::new(&t.iter().rev().copied().collect::<Vec<u32>>())).collect();
     let pattern_keys: Vec<Vec<u32>> = patterns.iter().map(|p| p.keys().iter().map(|&k| local(k)).collect()).collect();
     let thr = (m - d) as u32;
     let init: Vec<TState> = plans.iter().map(|p| TState { r: p.r as u32, head: 0, ring: [0; RMAX - 1] }).collect();
     drop(plans);
 
-    let results: Mutex<Vec<Vec<Match>>> = Mutex::new(vec![Vec::new(); nt]);
+    let index_bytes = (mtab.slots.len() + uni_e.len() + mlist.len()) * 8 + nt * std::mem::size_of::<TState>();
+    let blocks = match stream {
+        Stream::Auto => index_bytes > 4 << 20,
+        Stream::OnePass => false,
+        Stream::Blocks => true,
+    };
+    let results: Mutex<Vec<Vec<(u64, u32)>>> = Mutex::new(vec![Vec::new(); nt]);
     let nwin = n.saturating_sub(m - 1);
     // chunk positions are kept relative to the chunk start in u32
     let parts = chunks(nwin, (threads.max(1) * 8).max(nwin >> 31));
     if stats {
-        crate::util::progress(format!("scan: setup {:.2}s", t_start.elapsed().as_secs_f64()));
+        crate::util::progress(format!(
+            "scan: setup {:.2}s; pieces: {} unigram entries, {} longer entries under {} keys (table {} KiB, filter {} KiB; index + states {} KiB: {})",
+            t_start.elapsed().as_secs_f64(),
+            uni_e.len(),
+            mlist.len() - n_multi_keys,
+            n_multi_keys,
+            mtab.slots.len() * 8 >> 10,
+            nbits >> 13,
+            index_bytes >> 10,
+            if blocks { "blocks" } else { "one pass" }
+        ));
     }
     run_workers(threads, parts.len(), |take| {
-        let mut local_res: Vec<Vec<Match>> = vec![Vec::new(); nt];
+        let mut local_res: Vec<Vec<(u64, u32)>> = vec![Vec::new(); nt];
         let mut state = init.clone();
         let mut cands: Vec<(u32, u32, u32)> = Vec::new(); // (target, lo - ws, hi - ws)
         let mut need = vec![0u32; nk];
-        let mut wc = vec![0u32; nk];
         let mut slot_of = vec![u32::MAX; nk];
-        let mut ikeys: Vec<u32> = Vec::new();
-        let mut st = [0u64; 4];
+        let (mut ikeys, mut lb_end, mut lb_start): (Vec<u32>, Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new(), Vec::new());
+        let mut wc = vec![0u32; nk];
+        let mut st = [0u64; 5];
+        let (mut bu, mut bh2, mut bv2, mut bh3) = ([0u32; BLK], [0u64; BLK], [0u32; BLK], [0u64; BLK]);
         let mut tstream = 0f64;
         let mut tsort = 0f64;
         let tall = std::time::Instant::now();
@@ -850,37 +1010,129 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                         }
                     }};
                 }
-                while c < stop {
-                    let u = local_t(text[c]);
-                    if u != u32::MAX {
-                        let u = u as usize;
-                        let cr = c - ws;
-                        for &(t, off) in &uni_e[uni_start[u] as usize..uni_start[u + 1] as usize] {
-                            hit!(t, off, 1, cr);
-                        }
-                        if first[u] {
-                            let mut h = fold(0, text[c].to_u32());
-                            for l in 2..=LMAX.min(stop - c) {
-                                h = fold(h, text[c + l - 1].to_u32());
-                                let hh = finish(h, l);
-                                let b = bloom_bit(Table::fp(hh)) & bmask;
-                                if bloom[b >> 6] & (1 << (b & 63)) == 0 {
-                                    break;
-                                }
-                                let Some(v) = mtab.get(hh) else { break };
-                                if v & PIECE != 0 {
-                                    let g = (v & !(PIECE | EXT)) as usize;
-                                    for &(t, off) in &multi_e[multi_start[g] as usize..multi_start[g + 1] as usize] {
-                                        hit!(t, off, l, cr);
+                // blocks of positions in three passes, so that the cache misses of
+                // a block overlap: (1) local ids, bigram hashes that pass the
+                // filter, prefetch of their table slots and of the unigram lists;
+                // (2) bigram probes, prefetch of their hit lists and of the trigram
+                // slots; (3) the hits, in position order (as one pass would).
+                if !blocks {
+                    // one pass (small index: its lookups hit the cache anyway)
+                    while c < stop {
+                        let u = local_t(text[c]);
+                        if u != u32::MAX {
+                            let u = u as usize;
+                            let cr = c - ws;
+                            for &(t, off) in &uni_e[uni_start[u] as usize..uni_start[u + 1] as usize] {
+                                hit!(t, off, 1, cr);
+                            }
+                            if first[u] {
+                                let mut h = fold(0, text[c].to_u32());
+                                for l in 2..=LMAX.min(stop - c) {
+                                    h = fold(h, text[c + l - 1].to_u32());
+                                    let hh = finish(h, l);
+                                    if !in_bloom(hh) {
+                                        break;
+                                    }
+                                    let Some(v) = mtab.get(hh) else { break };
+                                    if v & PIECE != 0 {
+                                        let g = (v & !(PIECE | EXT)) as usize;
+                                        for &(t, off) in &mlist[g + 1..g + 1 + mlist[g].0 as usize] {
+                                            hit!(t, off, l, cr);
+                                        }
+                                    }
+                                    if v & EXT == 0 {
+                                        break;
                                     }
                                 }
-                                if v & EXT == 0 {
-                                    break;
+                            }
+                        }
+                        c += 1;
+                    }
+                }
+                while c < stop {
+                    let bend = (c + BLK).min(stop);
+                    let nb = bend - c;
+                    for j in 0..nb {
+                        let i = c + j;
+                        let u = local_t(text[i]);
+                        bu[j] = u;
+                        bh2[j] = 0;
+                        if u != u32::MAX {
+                            prefetch(uni_e.as_ptr().wrapping_add(uni_start[u as usize] as usize));
+                            if first[u as usize] && i + 2 <= stop {
+                                let hh = finish(fold(fold(0, text[i].to_u32()), text[i + 1].to_u32()), 2);
+                                if in_bloom(hh) {
+                                    prefetch(mtab.slots.as_ptr().wrapping_add(hh as usize & mtab.mask));
+                                    bh2[j] = hh;
                                 }
                             }
                         }
                     }
-                    c += 1;
+                    for j in 0..nb {
+                        bv2[j] = 0;
+                        bh3[j] = 0;
+                        if bh2[j] == 0 {
+                            continue;
+                        }
+                        let Some(v) = mtab.get(bh2[j]) else { continue };
+                        bv2[j] = v;
+                        if v & PIECE != 0 {
+                            prefetch(mlist.as_ptr().wrapping_add((v & !(PIECE | EXT)) as usize));
+                        }
+                        let i = c + j;
+                        if v & EXT != 0 && i + 3 <= stop {
+                            let hh = finish(fold(fold(fold(0, text[i].to_u32()), text[i + 1].to_u32()), text[i + 2].to_u32()), 3);
+                            if in_bloom(hh) {
+                                prefetch(mtab.slots.as_ptr().wrapping_add(hh as usize & mtab.mask));
+                                bh3[j] = hh;
+                            }
+                        }
+                    }
+                    for j in 0..nb {
+                        // the target states of the hits SLA positions ahead
+                        if j + SLA < nb {
+                            let u = bu[j + SLA];
+                            if u != u32::MAX {
+                                for &(t, _) in &uni_e[uni_start[u as usize] as usize..uni_start[u as usize + 1] as usize] {
+                                    prefetch(state.as_ptr().wrapping_add(t as usize));
+                                }
+                                let v = bv2[j + SLA];
+                                if v & PIECE != 0 {
+                                    let g = (v & !(PIECE | EXT)) as usize;
+                                    for &(t, _) in &mlist[g + 1..g + 1 + mlist[g].0 as usize] {
+                                        prefetch(state.as_ptr().wrapping_add(t as usize));
+                                    }
+                                }
+                            }
+                        }
+                        let u = bu[j];
+                        if u == u32::MAX {
+                            continue;
+                        }
+                        let u = u as usize;
+                        let cr = c + j - ws;
+                        for &(t, off) in &uni_e[uni_start[u] as usize..uni_start[u + 1] as usize] {
+                            hit!(t, off, 1, cr);
+                        }
+                        let v = bv2[j];
+                        if v & PIECE != 0 {
+                            let g = (v & !(PIECE | EXT)) as usize;
+                            for &(t, off) in &mlist[g + 1..g + 1 + mlist[g].0 as usize] {
+                                hit!(t, off, 2, cr);
+                            }
+                        }
+                        if bh3[j] != 0 {
+                            if let Some(v) = mtab.get(bh3[j]) {
+                                if v & PIECE != 0 {
+                                    let g = (v & !(PIECE | EXT)) as usize;
+                                    for &(t, off) in &mlist[g + 1..g + 1 + mlist[g].0 as usize] {
+                                        hit!(t, off, 3, cr);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    c = bend;
                 }
             }
             tstream += t0.elapsed().as_secs_f64();
@@ -901,7 +1153,6 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                 for (k, &u) in pattern_keys[t].iter().enumerate() {
                     slot_of[u as usize] = k as u32;
                 }
-                let pat = &patterns[t];
                 // the sliding bag: `cur` is the window start it holds (None: empty)
                 let mut cur: Option<usize> = None;
                 let mut overlap = 0u32;
@@ -959,7 +1210,9 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             }
                         }
                     }
-                    let mut ikeys_from: Option<usize> = None;
+                    // free-start / free-end scores over text[a..b + m), once per
+                    // range that has a window passing the bag (None: m > 128)
+                    let mut range_lb: Option<bool> = None;
                     for p in a..=b {
                         if p > a {
                             sub!(text[p - 1]);
@@ -970,8 +1223,13 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                             continue;
                         }
                         st[3] += 1;
-                        // pattern-key indices of the range's tokens, once per range
-                        if ikeys_from != Some(a) {
+                        // lower bounds of both distances: m - overlap (<= Hamming,
+                        // Levenshtein); the best alignment of the target ending where
+                        // the window ends (starting anywhere in the range), and the best
+                        // one starting where the window starts
+                        let mut lb = m as u32 - overlap;
+                        let have = *range_lb.get_or_insert_with(|| {
+                            let len = b + m - a;
                             ikeys.clear();
                             ikeys.extend(text[a..b + m].iter().map(|&x| {
                                 let u = local_t(x);
@@ -981,25 +1239,21 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
                                     slot_of[u as usize]
                                 }
                             }));
-                            ikeys_from = Some(a);
+                            let key = |k: u32| (k != u32::MAX).then_some(k as usize);
+                            patterns[t].semiglobal_scores(len, |i| key(ikeys[i]), &mut lb_end)
+                                && patterns_rev[t].semiglobal_scores(len, |i| key(ikeys[len - 1 - i]), &mut lb_start)
+                        });
+                        if have {
+                            // lb_end[j]: target vs text[s..a + j]; lb_start[j]: text[b + m - j..e]
+                            lb = lb.max(lb_end[p + m - a]).max(lb_start[b + m - p]);
                         }
-                        let wk = &ikeys[p - a..p - a + m];
-                        let h = pat.tokens.iter().zip(&text[p..p + m]).filter(|(x, y)| **x != y.to_u32()).count() as u32;
-                        let lev = if (h as usize) <= d || select == Select::Levenshtein {
-                            pat.levenshtein_by(m, |i| {
-                                let k = wk[i];
-                                (k != u32::MAX).then_some(k as usize)
-                            })
-                        } else {
+                        if lb as usize > d {
+                            st[4] += 1;
                             continue;
-                        };
-                        let dist = match select {
-                            Select::Levenshtein => lev,
-                            Select::Hamming => h,
-                        };
-                        if (dist as usize) <= d {
-                            local_res[t].push(Match { pos: p as u64, doc: doc_of(seps, p as u64), hamming: h, levenshtein: lev });
                         }
+                        // a window for the selection with its lower bound; the exact
+                        // distances are computed there, only for the windows it reaches
+                        local_res[t].push((p as u64, lb));
                     }
                     cur = Some(b);
                 }
@@ -1019,7 +1273,7 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
             }
         }
         if stats {
-            crate::util::progress(format!("scan worker: stream {tstream:.2}s (+ verify {:.2}s); sort {tsort:.2}s; hits {} triggers {} windows checked {} bag-passed {}", tall.elapsed().as_secs_f64() - tstream - tsort, st[0], st[1], st[2], st[3]));
+            crate::util::progress(format!("scan worker: stream {tstream:.2}s (+ verify {:.2}s); sort {tsort:.2}s; hits {} triggers {} windows checked {} bag-passed {} (ruled out by the alignment bounds {})", tall.elapsed().as_secs_f64() - tstream - tsort, st[0], st[1], st[2], st[3], st[4]));
         }
         let mut r = results.lock().unwrap();
         for (t, v) in local_res.into_iter().enumerate() {
@@ -1030,9 +1284,40 @@ pub fn scan<T: Token>(text: &[T], seps: &[u64], targets: &[Vec<u32>], max_distan
         crate::util::progress(format!("scan: workers done at {:.2}s", t_start.elapsed().as_secs_f64()));
     }
     let tg = std::time::Instant::now();
-    let out: Vec<Vec<Match>> = crate::util::parallel_map(threads, nt, |t| greedy_select(std::mem::take(&mut results.lock().unwrap()[t]), m, select));
+    let mut out: Vec<Vec<Match>> = vec![Vec::new(); nt];
+    let op = crate::util::SyncPtr(out.as_mut_ptr());
+    let exact = std::sync::atomic::AtomicU64::new(0);
+    run_workers(threads, nt, |take| {
+        let mut slot_of = vec![u32::MAX; nk];
+        let mut wk = vec![u32::MAX; m];
+        let mut computed = 0u64;
+        while let Some(t) = take() {
+            for (k, &u) in pattern_keys[t].iter().enumerate() {
+                slot_of[u as usize] = k as u32;
+            }
+            let pat = &patterns[t];
+            let mut dist = |p: usize| {
+                computed += 1;
+                for (i, &x) in text[p..p + m].iter().enumerate() {
+                    let u = local_t(x);
+                    wk[i] = if u == u32::MAX { u32::MAX } else { slot_of[u as usize] };
+                }
+                let h = pat.tokens.iter().zip(&text[p..p + m]).filter(|(x, y)| **x != y.to_u32()).count() as u32;
+                let l = pat.levenshtein_by(m, |i| (wk[i] != u32::MAX).then_some(wk[i] as usize));
+                (h, l)
+            };
+            let cands = std::mem::take(&mut results.lock().unwrap()[t]);
+            let sel = lazy_select(cands, m, d, select, &mut dist, |p| doc_of(seps, p));
+            // SAFETY: each target index is taken by one worker
+            unsafe { op.put(t, sel) };
+            for &u in &pattern_keys[t] {
+                slot_of[u as usize] = u32::MAX;
+            }
+        }
+        exact.fetch_add(computed, std::sync::atomic::Ordering::Relaxed);
+    });
     if stats {
-        crate::util::progress(format!("scan: greedy selection {:.2}s", tg.elapsed().as_secs_f64()));
+        crate::util::progress(format!("scan: selection {:.2}s, exact distances of {} windows", tg.elapsed().as_secs_f64(), exact.into_inner()));
     }
     out
 }

@@ -54,6 +54,8 @@ pub fn chunks(n: usize, parts: usize) -> Vec<(usize, usize)> {
 #[derive(Default, Debug)]
 pub struct PoolStats {
     pub started: AtomicUsize,
+    /// OS threads spawned (the calling thread is a worker too: at most N - 1 per job)
+    pub spawned: AtomicUsize,
     pub live: AtomicUsize,
     pub peak: AtomicUsize,
 }
@@ -95,7 +97,7 @@ pub fn parallel_map<R: Send>(threads: usize, n: usize, f: impl Fn(usize) -> R + 
 }
 
 /// The pool under [`for_each_index`]: `min(threads, n)` workers (at least one
-/// when `n > 0`; the calling thread itself when that is one) each run `body`
+/// when `n > 0`; the calling thread is one of them) each run `body`
 /// once, with a function handing out the indices `0..n`, each exactly once,
 /// then `None`. A worker keeps its own state across the indices it takes.
 pub fn run_workers(threads: usize, n: usize, body: impl Fn(&mut dyn FnMut() -> Option<usize>) + Sync) {
@@ -124,9 +126,18 @@ pub fn run_workers(threads: usize, n: usize, body: impl Fn(&mut dyn FnMut() -> O
         work();
         return;
     }
+    // the calling thread is one of the workers, and the others are joined
+    // (not only waited for), so no more than `workers` OS threads ever exist
     std::thread::scope(|sc| {
-        for _ in 0..workers {
-            sc.spawn(&work);
+        let hs: Vec<_> = (1..workers).map(|_| sc.spawn(&work)).collect();
+        if let Some(s) = &stats {
+            s.spawned.fetch_add(hs.len(), Ordering::SeqCst);
+        }
+        work();
+        for h in hs {
+            if let Err(e) = h.join() {
+                std::panic::resume_unwind(e);
+            }
         }
     });
 }

@@ -94,6 +94,34 @@ fn myers_equals_dp() {
     }
 }
 
+#[test]
+fn semiglobal_scores_equal_dp() {
+    // out[j] = min over s <= j of lev(pattern, text[s..j]), for m <= 128; false above
+    let mut rng = Rng::new(6);
+    let mut out = Vec::new();
+    for _ in 0..400 {
+        let m = 1 + rng.below(128) as usize;
+        let n = rng.below(60) as usize;
+        let alpha = 1 + rng.below(5);
+        let a: Vec<u32> = (0..m).map(|_| rng.below(alpha) as u32).collect();
+        let mut b: Vec<u32> = (0..n).map(|_| rng.below(alpha) as u32).collect();
+        if n > 10 && rng.below(2) == 0 {
+            // part of the pattern inside the text
+            let k = (m / 2).min(n - 5);
+            b[3..3 + k].copy_from_slice(&a[..k]);
+        }
+        let pat = Pattern::new(&a);
+        assert!(pat.semiglobal_scores(n, |i| pat.keys().binary_search(&b[i]).ok(), &mut out));
+        assert_eq!(out.len(), n + 1);
+        for j in 0..=n {
+            let want = (0..=j).map(|s| levenshtein_dp(&a, &b[s..j])).min().unwrap();
+            assert_eq!(out[j], want, "m={m} n={n} j={j}");
+        }
+    }
+    let long: Vec<u32> = (0..129).collect();
+    assert!(!Pattern::new(&long).semiglobal_scores(3, |_| None, &mut out));
+}
+
 /// Apply edits to a copy: (kind, position) with 0 = substitute, 1 = insert, 2 = delete.
 fn perturb(t: &[u32], edits: &[(u8, usize)], fresh: &mut u32) -> Vec<u32> {
     let mut c = t.to_vec();
@@ -212,6 +240,9 @@ fn threads_means_threads() {
             assert!(started >= calls, "{what} --threads {threads}: no pooled worker recorded ({started})");
             assert!(started <= calls * threads, "{what} --threads {threads}: {started} workers started in {calls} parallel passes");
             assert!(peak >= 1 && peak <= threads, "{what} --threads {threads}: {peak} workers live at once");
+            // the calling thread works too: N workers are N OS threads, not N + 1
+            let spawned = st.spawned.load(std::sync::atomic::Ordering::SeqCst);
+            assert!(spawned <= calls * (threads - 1), "{what} --threads {threads}: {spawned} OS threads spawned in {calls} parallel passes");
         };
         let (r, st) = util::with_pool_stats(|| count_all(&t, &sa, &qs, threads));
         check("count", &st, 1);
@@ -224,9 +255,20 @@ fn threads_means_threads() {
         check("lcp_at_least", &st, 3);
         let (_, st) = util::with_pool_stats(|| scan(&t, &seps, &targets, 4, Select::Levenshtein, threads));
         check("scan", &st, 3); // target plans, the corpus chunks, the per-target selection
+        // the parts build and its merges (occ counts and lists, gaps, output) run
+        // in the pool too: each job's w <= N workers are w - 1 spawned threads + the caller
+        let (sa3, st) = util::with_pool_stats(|| suffix_array::<u16, u32>(&t, 30, 3, threads));
+        assert_eq!(sa3, sa);
+        let started = st.started.load(std::sync::atomic::Ordering::SeqCst);
+        let spawned = st.spawned.load(std::sync::atomic::Ordering::SeqCst);
+        let peak = st.peak.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(started >= 5, "parts build --threads {threads}: {started} pooled workers (the parts, then 4 jobs per merge)");
+        assert!(peak >= 1 && peak <= threads, "parts build --threads {threads}: {peak} workers live at once");
+        assert!(spawned * threads <= started * (threads - 1), "parts build --threads {threads}: {spawned} spawned for {started} workers");
     }
     // the high-water mark is a real concurrency measure: slow items on 2 workers overlap
     let (_, st) = util::with_pool_stats(|| util::for_each_index(2, 8, |_| std::thread::sleep(std::time::Duration::from_millis(20))));
     assert_eq!(st.started.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(st.peak.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(st.spawned.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

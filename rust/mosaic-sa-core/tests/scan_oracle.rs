@@ -4,7 +4,7 @@
 //! on random, repetitive and planted inputs, several thread counts.
 mod common;
 use common::*;
-use mosaic_sa_core::scan::{scan, scan_reference, Match, Select};
+use mosaic_sa_core::scan::{scan, scan_reference, scan_with, Match, Select, Stream};
 use mosaic_sa_core::{naive, util, Token};
 
 /// Skewed tokens (a few very common ones, like real text) in documents of
@@ -66,6 +66,10 @@ fn check(what: &str, text: &[u32], targets: &[Vec<u32>], d: usize, select: Selec
     for threads in [1usize, 2, 3, 7] {
         let got = scan(text, &seps, targets, d, select, threads);
         assert_eq!(got, want, "{what}: scan != brute force (d={d} {select:?} threads={threads})");
+    }
+    // both corpus walks give the same (Auto picks one pass for these small indexes)
+    for stream in [Stream::OnePass, Stream::Blocks] {
+        assert_eq!(scan_with(text, &seps, targets, d, select, 2, stream), want, "{what}: {stream:?} scan != brute force (d={d} {select:?})");
     }
     // the u16 path gives the same
     if targets.iter().flatten().all(|&x| x < 0xFFFF) && text.iter().all(|&x| x == u32::SEP || x < 0xFFFF) {

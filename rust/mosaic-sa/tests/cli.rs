@@ -204,3 +204,43 @@ fn bad_inputs_are_named_errors() {
     let _ = std::fs::remove_dir_all(&d);
     let _ = u16::SEP;
 }
+
+/// Names in `dir` that look like our temporary files.
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains(".tmp."))
+        .collect()
+}
+
+#[test]
+fn failed_rename_leaves_no_temporary_file() {
+    // --output names an existing directory: everything is computed and written,
+    // then the rename fails (exit 4); the full-size temporary must be gone.
+    let d = tmpdir("rename");
+    let tok = d.join("c.tok");
+    write_tokens(&tok, &docs(), 100).unwrap();
+    let sa = d.join("c.sa");
+    ok(&["build", "--tokens", s(&tok), "--output", s(&sa)]);
+    let tg = d.join("t.tok");
+    write_tokens(&tg, &[docs()[0].clone()], 100).unwrap();
+    let out = d.join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep"), b"x").unwrap();
+    let o = s(&out);
+    let cmds: Vec<Vec<&str>> = vec![
+        vec!["build", "--tokens", s(&tok), "--output", o],
+        vec!["build", "--tokens", s(&tok), "--output", o, "--parts", "2", "--threads", "2"],
+        vec!["self-similar", "--tokens", s(&tok), "--sa", s(&sa), "--length", "5", "--output", o, "--positions"],
+        vec!["collect", "--tokens", s(&tok), "--sa", s(&sa), "--length", "5", "--output", o],
+        vec!["count", "--tokens", s(&tok), "--sa", s(&sa), "--queries", s(&tg), "--output", o],
+        vec!["scan", "--tokens", s(&tok), "--targets", s(&tg), "--output", o, "--max-distance", "5"],
+    ];
+    for c in &cmds {
+        fails(c, 4, "rename failed");
+        assert_eq!(leftovers(&d), Vec::<String>::new(), "{c:?} left a temporary file");
+        assert!(out.is_dir() && out.join("keep").exists(), "{c:?} touched the directory");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
