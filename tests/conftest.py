@@ -123,11 +123,11 @@ class Airflow:
 
         subprocess.run([self.bin, "db", "migrate"], env=self.env, cwd=self.project,
                        capture_output=True, text=True, timeout=300, check=True)
+        self.server_log = open(self.home / "api-server.log", "w")  # closed in stop()
         self.server = subprocess.Popen(
             [self.bin, "api-server", "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", "1", "--apps", "execution"], env=self.env, cwd=self.project,
-            stdout=open(self.home / "api-server.log", "w"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            stdout=self.server_log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.server.poll() is None, (self.home / "api-server.log").read_text()[-3000:]
@@ -146,6 +146,8 @@ class Airflow:
                 self.server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.server.pid, signal.SIGKILL)
+        if self.server is not None:
+            self.server_log.close()
 
     def create_dag(self, *args: str) -> Path:
         """``kedro airflow create --group-by namespace`` into ``<project>/dags``; no

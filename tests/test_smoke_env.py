@@ -26,8 +26,8 @@ def _latest(path):
 
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "TOKENIZERS_PARALLELISM": "false"}
 # One torch thread per process in the smoke run and in its Airflow peer: Airflow runs
-# two tasks at once on two cores (two threads each would oversubscribe them, 4-6x
-# slower), and the two runs are compared bit for bit, so they use the same count.
+# two tasks at once on two cores (two threads each oversubscribed them: condition
+# tasks 2-4x slower), and the two runs are compared bit for bit, so they use the same count.
 THREADS = {"OMP_NUM_THREADS": "1"}
 
 
