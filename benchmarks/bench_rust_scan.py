@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import statistics
-
 from bench_rust_common import binary, bpe_corpus, load_avg, timed, tokens_of
 
 from mosaic_kedro.token_files import write_token_file
