@@ -219,13 +219,26 @@ def test_fsspec_memory_path(tmp_path):
 
 
 def test_catalog_uses_only_atomic_types():
+    """Every file dataset the catalog names is one whose save goes through the atomic
+    layer (an ``AtomicWriteMixin`` subclass, or the model dataset, which swaps whole
+    directories with ``atomic_local_path``); checked on the class, not its name."""
+    import importlib
+
+    from mosaic_kedro.datasets import HFModelDataset
+    from mosaic_kedro.datasets.atomic import AtomicWriteMixin
+
     repo = Path(__file__).resolve().parents[1]
+    seen = set()
     for path in sorted((repo / "conf").rglob("catalog*.yml")):
         for line in path.read_text().splitlines():
             if line.strip().startswith("type:"):
                 t = line.split(":", 1)[1].strip()
                 # a PartitionedDataset writes each partition with its inner dataset,
                 # whose own `type:` line is checked here too
-                assert t in ("MemoryDataset", "mosaic_kedro.datasets.HFModelDataset",
-                             "partitions.PartitionedDataset") or \
-                    t.startswith("mosaic_kedro.datasets.Atomic"), f"{path.name}: {t}"
+                if t in ("MemoryDataset", "partitions.PartitionedDataset"):
+                    continue
+                module, _, name = t.rpartition(".")
+                cls = getattr(importlib.import_module(module), name)
+                assert issubclass(cls, (AtomicWriteMixin, HFModelDataset)), f"{path.name}: {t}"
+                seen.add(name)
+    assert "RunScopedPickleDataset" in seen and "AtomicParquetDataset" in seen
