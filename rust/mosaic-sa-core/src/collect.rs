@@ -15,10 +15,8 @@ pub fn collect<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, keep_first
     assert!(length > 0);
     let n = text.len();
     let bits = lcp_at_least(text, sa, length, threads);
-    let rs = runs(&bits);
-    drop(bits);
     let mut starts = BitVec::new(n);
-    for (k0, k1) in rs {
+    for (k0, k1) in runs(&bits) {
         let run = &sa[k0..=k1];
         let skip = if keep_first { Some(run.iter().map(|x| x.to_usize()).min().unwrap()) } else { None };
         for &p in run {
@@ -28,6 +26,7 @@ pub fn collect<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, keep_first
             }
         }
     }
+    drop(bits);
     let mut out: Vec<(u64, u64)> = Vec::new();
     let mut cur: Option<(usize, usize)> = None;
     for p in starts.ones() {

@@ -1,8 +1,10 @@
-//! LCP information by the Phi/PLCP method (Kärkkäinen, Manzini, Puglisi 2009):
-//! `phi[sa[k]] = sa[k-1]`, then the permuted LCP in text order, overwriting phi
-//! in place. Lengths stop at separators (matches never cross a document
-//! boundary). Both passes run on several threads; each text chunk of the PLCP
-//! pass starts from h = 0, which costs at most one extra comparison per chunk.
+//! LCP information. `plcp`: the permuted LCP by the Phi/PLCP method (Kärkkäinen,
+//! Manzini, Puglisi 2009): `phi[sa[k]] = sa[k-1]`, then the permuted LCP in text
+//! order, overwriting phi in place; each text chunk starts from h = 0 (at most one
+//! extra comparison per chunk). `lcp_at_least`: the bits "adjacent suffixes share at
+//! least L tokens" by direct comparison, without the n-pointer PLCP array. Lengths
+//! stop at separators (matches never cross a document boundary); the passes run on
+//! several threads.
 
 use crate::util::{big_vec, chunks, for_each_index, prefetch, BitVec, SyncPtr};
 use crate::{Idx, Token};
@@ -67,15 +69,21 @@ pub fn plcp<T: Token, I: Idx>(text: &[T], sa: &[I], threads: usize) -> Vec<I> {
 
 /// Bit k (k >= 1) set when the suffixes `sa[k-1]` and `sa[k]` share at least
 /// `length` tokens (without crossing a separator).
+///
+/// Computed by comparing the two suffixes' first `length` tokens directly (in
+/// blocks of 16, stopping at the first block that differs), not from the PLCP array: that
+/// array costs `n` pointers (4-8 bytes per token) of memory, this pass only the
+/// n-bit result, and it touches one new text position per rank (`sa[k-1]`'s was
+/// read for rank k-1) where PLCP's three passes make three random accesses. Its cost
+/// is at most `length` tokens per rank, contiguous, where a repeat is that long.
 pub fn lcp_at_least<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, threads: usize) -> BitVec {
     let n = text.len();
-    let pl = plcp(text, sa, threads);
+    assert_eq!(sa.len(), n);
     let mut bits = BitVec::new(n);
     let words = bits.words_mut();
     let nw = words.len();
     let wp = SyncPtr(words.as_mut_ptr());
-    let pl = &pl;
-    let c3 = chunks(nw, threads.max(1));
+    let c3 = chunks(nw, threads.max(1) * 4);
     for_each_index(threads, c3.len(), |ci| {
         let (a, b) = c3[ci];
         for w in a..b {
@@ -84,9 +92,10 @@ pub fn lcp_at_least<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, threa
             let hi = (lo + 64).min(n);
             for k in lo.max(1)..hi {
                 if k + PF < n {
-                    prefetch(pl.as_ptr().wrapping_add(sa[k + PF].to_usize()));
+                    prefetch(text.as_ptr().wrapping_add(sa[k + PF].to_usize()));
                 }
-                if pl[sa[k].to_usize()].to_usize() >= length {
+                let (p, q) = (sa[k - 1].to_usize(), sa[k].to_usize());
+                if p + length <= n && q + length <= n && shared_no_sep(&text[p..p + length], &text[q..q + length]) {
                     word |= 1u64 << (k - lo);
                 }
             }
@@ -97,25 +106,38 @@ pub fn lcp_at_least<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, threa
     bits
 }
 
-/// Maximal runs `[k0, k1]` (k1 > k0) of suffix-array ranks whose adjacent
-/// suffixes share at least `length` tokens: each run is one distinct repeated
-/// `length`-gram, occurring `k1 - k0 + 1` times.
-pub fn runs(bits: &BitVec) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut cur: Option<(usize, usize)> = None;
-    for k in bits.ones() {
-        match cur {
-            Some((k0, k1)) if k1 + 1 == k => cur = Some((k0, k)),
-            _ => {
-                if let Some(r) = cur {
-                    out.push(r);
-                }
-                cur = Some((k - 1, k));
-            }
+/// `x == y` with no separator in `x` (separators are unique: a shared prefix that
+/// holds one crosses a document boundary). Blocks of 16 tokens are tested without
+/// branches (the compiler vectorizes them), with an exit between blocks.
+#[inline(always)]
+fn shared_no_sep<T: Token>(x: &[T], y: &[T]) -> bool {
+    const B: usize = 16;
+    let mut xs = x.chunks_exact(B);
+    let mut ys = y.chunks_exact(B);
+    for (a, b) in (&mut xs).zip(&mut ys) {
+        let mut bad = false;
+        for i in 0..B {
+            bad |= (a[i] != b[i]) | a[i].is_sep();
+        }
+        if bad {
+            return false;
         }
     }
-    if let Some(r) = cur {
-        out.push(r);
-    }
-    out
+    xs.remainder().iter().zip(ys.remainder()).all(|(a, b)| a == b && !a.is_sep())
+}
+
+/// Maximal runs `[k0, k1]` (k1 > k0) of suffix-array ranks whose adjacent
+/// suffixes share at least `length` tokens: each run is one distinct repeated
+/// `length`-gram, occurring `k1 - k0 + 1` times. Yielded in rank order, lazily (a
+/// list of them would cost 16 bytes per repeated gram).
+pub fn runs(bits: &BitVec) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut ones = bits.ones().peekable();
+    std::iter::from_fn(move || {
+        let k = ones.next()?;
+        let mut k1 = k;
+        while ones.peek() == Some(&(k1 + 1)) {
+            k1 = ones.next().unwrap();
+        }
+        Some((k - 1, k1))
+    })
 }

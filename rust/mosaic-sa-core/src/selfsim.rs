@@ -16,16 +16,14 @@ pub struct Clusters {
 pub fn self_similar<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, with_positions: bool, threads: usize) -> Clusters {
     assert!(length > 0);
     let bits = lcp_at_least(text, sa, length, threads);
-    let rs = runs(&bits);
-    drop(bits);
     // (first, k0, k1)
-    let mut cl: Vec<(u64, usize, usize)> = rs
-        .into_iter()
+    let mut cl: Vec<(u64, usize, usize)> = runs(&bits)
         .map(|(k0, k1)| {
             let first = sa[k0..=k1].iter().map(|x| x.to_usize()).min().unwrap() as u64;
             (first, k0, k1)
         })
         .collect();
+    drop(bits);
     cl.sort_unstable_by_key(|x| x.0);
     let first = cl.iter().map(|x| x.0).collect();
     let count = cl.iter().map(|x| (x.2 - x.1 + 1) as u64).collect();
