@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::{Idx, Token};
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub const TOKEN_MAGIC: &[u8; 8] = b"MOSAICTK";
@@ -166,6 +166,18 @@ impl AtomicFile {
     pub fn write_all(&mut self, b: &[u8]) -> Result<()> {
         let tmp = self.tmp.clone();
         self.w.as_mut().unwrap().write_all(b).map_err(|e| Error::io(&tmp, "write failed", e))
+    }
+    /// Overwrite the first bytes of the file (a header written as a placeholder),
+    /// then go on writing at the end.
+    pub fn rewrite_start(&mut self, b: &[u8]) -> Result<()> {
+        let tmp = self.tmp.clone();
+        let w = self.w.as_mut().unwrap();
+        let r = (|| {
+            w.seek(SeekFrom::Start(0))?;
+            w.write_all(b)?;
+            w.seek(SeekFrom::End(0)).map(|_| ())
+        })();
+        r.map_err(|e| Error::io(&tmp, "rewriting the header failed", e))
     }
     /// Flush, sync and rename to the final name. On any failure (flush, sync
     /// or rename, e.g. the destination is a directory) the temporary file is
@@ -555,18 +567,57 @@ pub fn read_sa<T: Token, I: Idx>(path: &Path, corpus: &Corpus<T>) -> Result<Vec<
 }
 
 /// Write a file of header + u64 payload sections (self-similar, ranges).
-pub fn write_u64_file(path: &Path, mut h: OutHeader, sections: &[&[u64]]) -> Result<()> {
-    let mut c = Checksum::new();
+pub fn write_u64_file(path: &Path, h: OutHeader, sections: &[&[u64]]) -> Result<()> {
+    let mut w = U64Writer::create(path, h)?;
     for s in sections {
-        c.update(as_bytes(s));
+        w.extend(s)?;
     }
-    h.payload_checksum = c.finish();
-    let mut f = AtomicFile::create(path)?;
-    f.write_all(&h.to_bytes())?;
-    for s in sections {
-        f.write_all(as_bytes(s))?;
+    w.finish()
+}
+
+/// A header + u64 payload file written as the payload is produced (nothing is
+/// held but a 512 KiB buffer): the header goes first as a placeholder and is
+/// rewritten with the payload checksum by `finish`, which also commits the file.
+/// Dropped unfinished, nothing is left (an `AtomicFile`).
+pub struct U64Writer {
+    f: AtomicFile,
+    h: OutHeader,
+    c: Checksum,
+    buf: Vec<u64>,
+}
+
+impl U64Writer {
+    const BUF: usize = 1 << 16;
+    pub fn create(path: &Path, h: OutHeader) -> Result<U64Writer> {
+        let mut f = AtomicFile::create(path)?;
+        f.write_all(&h.to_bytes())?;
+        Ok(U64Writer { f, h, c: Checksum::new(), buf: Vec::with_capacity(Self::BUF) })
     }
-    f.commit()
+    #[inline]
+    pub fn push(&mut self, w: u64) -> Result<()> {
+        self.buf.push(w);
+        if self.buf.len() == Self::BUF {
+            self.flush_buf()?;
+        }
+        Ok(())
+    }
+    pub fn extend(&mut self, ws: &[u64]) -> Result<()> {
+        self.flush_buf()?;
+        self.c.update(as_bytes(ws));
+        self.f.write_all(as_bytes(ws))
+    }
+    fn flush_buf(&mut self) -> Result<()> {
+        self.c.update(as_bytes(&self.buf));
+        self.f.write_all(as_bytes(&self.buf))?;
+        self.buf.clear();
+        Ok(())
+    }
+    pub fn finish(mut self) -> Result<()> {
+        self.flush_buf()?;
+        self.h.payload_checksum = self.c.finish();
+        self.f.rewrite_start(&self.h.to_bytes())?;
+        self.f.commit()
+    }
 }
 
 /// Read a header + u64 payload file (for tests and tools).

@@ -4,8 +4,8 @@
 use crate::lcp::{lcp_at_least, runs};
 use crate::{Idx, Token};
 
-/// Clusters sorted by first position. `offsets[i]..offsets[i+1]` indexes the
-/// positions of cluster i in `positions` when positions were requested.
+/// Clusters sorted by first position. With positions, cluster i's (ascending)
+/// follow those of the clusters before it in `positions`.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Clusters {
     pub first: Vec<u64>,
@@ -13,31 +13,60 @@ pub struct Clusters {
     pub positions: Option<Vec<u64>>,
 }
 
-pub fn self_similar<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, with_positions: bool, threads: usize) -> Clusters {
+/// The clusters as runs of suffix-array ranks, sorted by first position (24
+/// bytes per cluster): the positions of a cluster are read from the suffix array
+/// when asked for, so a writer can stream them instead of holding 8 bytes per
+/// occurrence.
+pub struct ClusterRuns<'a, I> {
+    sa: &'a [I],
+    runs: Vec<(u64, usize, usize)>, // (first position, k0, k1)
+}
+
+impl<I: Idx> ClusterRuns<'_, I> {
+    pub fn len(&self) -> usize {
+        self.runs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+    /// (first position, count) of each cluster, in order.
+    pub fn records(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.runs.iter().map(|&(f, k0, k1)| (f, (k1 - k0 + 1) as u64))
+    }
+    pub fn occurrences(&self) -> u64 {
+        self.records().map(|r| r.1).sum()
+    }
+    /// The positions of cluster i, ascending.
+    pub fn positions(&self, i: usize) -> Vec<u64> {
+        let (_, k0, k1) = self.runs[i];
+        let mut p: Vec<u64> = self.sa[k0..=k1].iter().map(|x| x.to_usize() as u64).collect();
+        p.sort_unstable();
+        p
+    }
+    /// Everything in memory (tests, small inputs).
+    pub fn to_clusters(&self, with_positions: bool) -> Clusters {
+        Clusters {
+            first: self.records().map(|r| r.0).collect(),
+            count: self.records().map(|r| r.1).collect(),
+            positions: with_positions.then(|| (0..self.len()).flat_map(|i| self.positions(i)).collect()),
+        }
+    }
+}
+
+pub fn cluster_runs<'a, T: Token, I: Idx>(text: &[T], sa: &'a [I], length: usize, threads: usize) -> ClusterRuns<'a, I> {
     assert!(length > 0);
     let bits = lcp_at_least(text, sa, length, threads);
-    // (first, k0, k1)
-    let mut cl: Vec<(u64, usize, usize)> = runs(&bits)
+    let mut runs: Vec<(u64, usize, usize)> = runs(&bits)
         .map(|(k0, k1)| {
             let first = sa[k0..=k1].iter().map(|x| x.to_usize()).min().unwrap() as u64;
             (first, k0, k1)
         })
         .collect();
     drop(bits);
-    cl.sort_unstable_by_key(|x| x.0);
-    let first = cl.iter().map(|x| x.0).collect();
-    let count = cl.iter().map(|x| (x.2 - x.1 + 1) as u64).collect();
-    let positions = if with_positions {
-        let total: usize = cl.iter().map(|x| x.2 - x.1 + 1).sum();
-        let mut p = Vec::with_capacity(total);
-        for &(_, k0, k1) in &cl {
-            let s = p.len();
-            p.extend(sa[k0..=k1].iter().map(|x| x.to_usize() as u64));
-            p[s..].sort_unstable();
-        }
-        Some(p)
-    } else {
-        None
-    };
-    Clusters { first, count, positions }
+    runs.sort_unstable_by_key(|x| x.0);
+    ClusterRuns { sa, runs }
+}
+
+pub fn self_similar<T: Token, I: Idx>(text: &[T], sa: &[I], length: usize, with_positions: bool, threads: usize) -> Clusters {
+    cluster_runs(text, sa, length, threads).to_clusters(with_positions)
 }

@@ -4,12 +4,12 @@ use mosaic_sa_core::collect::collect;
 use mosaic_sa_core::count::count_all;
 use mosaic_sa_core::error::{Error, Result};
 use mosaic_sa_core::files::{
-    self, read_sa, read_tokens, sa_pointer_width, token_file_width, write_sa, write_u64_file, AtomicFile, Corpus, OutHeader, RANGES_MAGIC,
+    self, read_sa, read_tokens, sa_pointer_width, token_file_width, write_sa, AtomicFile, Corpus, OutHeader, U64Writer, RANGES_MAGIC,
     SELFSIM_MAGIC,
 };
 use mosaic_sa_core::sais::suffix_array_owned;
 use mosaic_sa_core::scan::{scan, scan_reference, Select};
-use mosaic_sa_core::selfsim::self_similar;
+use mosaic_sa_core::selfsim::cluster_runs;
 use mosaic_sa_core::util::{default_threads, doc_of, progress, Step};
 use mosaic_sa_core::{Idx, Token};
 use std::collections::HashMap;
@@ -242,28 +242,33 @@ fn cmd_self_similar(a: &Args) -> Result<()> {
 
 fn self_similar_run<T: Token, I: Idx>(c: &Corpus<T>, sa: &[I], out: &Path, length: usize, pos: bool, threads: usize) -> Result<()> {
     let s = Step::new(format!("self-similar length {length}"));
-    let cl = self_similar(&c.text, sa, length, pos, threads);
+    let cl = cluster_runs(&c.text, sa, length, threads);
     s.done();
-    let total: u64 = cl.count.iter().sum();
-    progress(format!("{} clusters, {} occurrences", cl.first.len(), total));
-    let mut rec = Vec::with_capacity(cl.first.len() * 2);
-    for (f, n) in cl.first.iter().zip(&cl.count) {
-        rec.push(*f);
-        rec.push(*n);
-    }
+    let total = cl.occurrences();
+    progress(format!("{} clusters, {} occurrences", cl.len(), total));
     let h = OutHeader {
         magic: *SELFSIM_MAGIC,
         pointer_width: 8,
         flags: pos as u32,
         fp: c.fingerprint(),
         param: length as u64,
-        count1: cl.first.len() as u64,
+        count1: cl.len() as u64,
         count2: if pos { total } else { 0 },
         param2: 0,
         payload_checksum: 0,
     };
-    let empty: Vec<u64> = Vec::new();
-    write_u64_file(out, h, &[&rec, cl.positions.as_ref().unwrap_or(&empty)])
+    // streamed: the records, then each cluster's positions read from the suffix array
+    let mut w = U64Writer::create(out, h)?;
+    for (first, count) in cl.records() {
+        w.push(first)?;
+        w.push(count)?;
+    }
+    if pos {
+        for i in 0..cl.len() {
+            w.extend(&cl.positions(i))?;
+        }
+    }
+    w.finish()
 }
 
 fn cmd_collect(a: &Args) -> Result<()> {
@@ -287,7 +292,6 @@ fn collect_run<T: Token, I: Idx>(c: &Corpus<T>, sa: &[I], out: &Path, length: us
     s.done();
     let covered: u64 = r.iter().map(|(a, b)| b - a).sum();
     progress(format!("{} ranges, {} tokens covered", r.len(), covered));
-    let flat: Vec<u64> = r.iter().flat_map(|&(a, b)| [a, b]).collect();
     let h = OutHeader {
         magic: *RANGES_MAGIC,
         pointer_width: 8,
@@ -299,7 +303,12 @@ fn collect_run<T: Token, I: Idx>(c: &Corpus<T>, sa: &[I], out: &Path, length: us
         param2: if keep_first { 0 } else { 1 },
         payload_checksum: 0,
     };
-    write_u64_file(out, h, &[&flat])
+    let mut w = U64Writer::create(out, h)?;
+    for &(a, b) in &r {
+        w.push(a)?;
+        w.push(b)?;
+    }
+    w.finish()
 }
 
 fn load_sequences(path: &Path, what: &str) -> Result<Vec<Vec<u32>>> {
