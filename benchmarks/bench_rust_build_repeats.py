@@ -6,7 +6,12 @@ tokens as u32 symbols + Kasai LCP), on real text and a Zipf-synthetic corpus.
 
 With `--baseline OLD_BINARY` every mosaic-sa run is paired with the same run of
 an older build (runs alternate, so both see the same machine load) and a ratio
-row follows; `--no-pydivsufsort` skips the (slow) pydivsufsort baselines.
+row follows; `--no-pydivsufsort` skips the (slow) pydivsufsort baselines;
+`--corpus bpe` replaces the Zipf corpus by the books tokenized with the project's
+byte-level BPE and replicated to `--tokens` (issue 13's 50 M-token corpus):
+
+    .venv/bin/python benchmarks/bench_rust_build_repeats.py --corpus bpe --tokens 50000000 \
+        --length 100 --no-books --no-pydivsufsort --baseline OLD_BINARY --repeats 3
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from bench_rust_common import (
     HEADER,
     binary,
+    bpe_corpus,
     load_avg,
     median_run,
     real_corpus,
@@ -58,7 +64,8 @@ def paired(cmds: list[list[str]], repeats: int) -> list[dict]:
     return [{k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "rss_kib")} for rs in runs]
 
 
-def bench(tok: Path, work: Path, repeats: int, baseline: str | None = None, pydiv: bool = True) -> None:
+def bench(tok: Path, work: Path, repeats: int, baseline: str | None = None, pydiv: bool = True,
+          length: int = 50) -> None:
     from mosaic_kedro.token_files import read_token_header
 
     h = read_token_header(tok)
@@ -81,12 +88,12 @@ def bench(tok: Path, work: Path, repeats: int, baseline: str | None = None, pydi
         if baseline:
             print(row(f"{name} (baseline)", rs[1], h.n_tokens, nbytes), flush=True)
             print(f"| ratio baseline / ours | {rs[1]['wall'] / rs[0]['wall']:.2f}x | {rs[1]['cpu'] / max(rs[0]['cpu'], 1e-9):.2f}x | | | |", flush=True)
-    ss = [b, "self-similar", "--tokens", str(tok), "--sa", str(sa), "--length", "50", "--output", str(work / "r.ss"), "--threads", "2"]
+    ss = [b, "self-similar", "--tokens", str(tok), "--sa", str(sa), "--length", str(length), "--output", str(work / "r.ss"), "--threads", "2"]
     cmds = [ss] + ([[baseline, *ss[1:]]] if baseline else [])
     rs = paired(cmds, repeats)
-    print(row("mosaic-sa self-similar >= 50 tokens", rs[0], h.n_tokens, nbytes), flush=True)
+    print(row(f"mosaic-sa self-similar >= {length} tokens", rs[0], h.n_tokens, nbytes), flush=True)
     if baseline:
-        print(row("mosaic-sa self-similar >= 50 tokens (baseline)", rs[1], h.n_tokens, nbytes), flush=True)
+        print(row(f"mosaic-sa self-similar >= {length} tokens (baseline)", rs[1], h.n_tokens, nbytes), flush=True)
         print(f"| ratio baseline / ours | {rs[1]['wall'] / rs[0]['wall']:.2f}x | {rs[1]['cpu'] / max(rs[0]['cpu'], 1e-9):.2f}x | | | |", flush=True)
     if not pydiv:
         return
@@ -100,7 +107,10 @@ def bench(tok: Path, work: Path, repeats: int, baseline: str | None = None, pydi
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--tokens", type=int, default=50_000_000, help="size of the Zipf corpus")
+    ap.add_argument("--tokens", type=int, default=50_000_000, help="size of the Zipf (or BPE) corpus")
+    ap.add_argument("--corpus", choices=("zipf", "bpe"), default="zipf",
+                    help="zipf: synthetic; bpe: the books, BPE-tokenized and replicated")
+    ap.add_argument("--length", type=int, default=50, help="self-similar repeat length")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("/tmp/mosaic-sa-bench"))
     ap.add_argument("--baseline", help="an older mosaic-sa binary to run alternately with ours")
@@ -110,8 +120,12 @@ def main() -> None:
     a.work.mkdir(parents=True, exist_ok=True)
     pydiv = not a.no_pydivsufsort
     if not a.no_books:
-        bench(real_corpus(a.work / "books.tok"), a.work, a.repeats, a.baseline, pydiv)
-    bench(zipf_corpus(a.work / f"zipf{a.tokens}.tok", a.tokens), a.work, a.repeats, a.baseline, pydiv)
+        bench(real_corpus(a.work / "books.tok"), a.work, a.repeats, a.baseline, pydiv, a.length)
+    if a.corpus == "bpe":
+        big = bpe_corpus(a.work / f"bpe{a.tokens}.tok", a.tokens)
+    else:
+        big = zipf_corpus(a.work / f"zipf{a.tokens}.tok", a.tokens)
+    bench(big, a.work, a.repeats, a.baseline, pydiv, a.length)
 
 
 if __name__ == "__main__":
