@@ -25,7 +25,7 @@ fn is_lms(st: &BitVec, i: usize) -> bool {
 // Bucket arrays are typed like the pointers (u32 below 2^32): at the recursion
 // levels the alphabet is up to n/2 names, and usize buckets would cost more
 // memory than the suffix array itself.
-fn bucket_starts<I: Idx>(cnt: &[I], bkt: &mut [I]) {
+pub(crate) fn bucket_starts<I: Idx>(cnt: &[I], bkt: &mut [I]) {
     let mut s = 0;
     for (b, &c) in bkt.iter_mut().zip(cnt) {
         *b = I::from_usize(s);
@@ -33,7 +33,7 @@ fn bucket_starts<I: Idx>(cnt: &[I], bkt: &mut [I]) {
     }
 }
 
-fn bucket_ends<I: Idx>(cnt: &[I], bkt: &mut [I]) {
+pub(crate) fn bucket_ends<I: Idx>(cnt: &[I], bkt: &mut [I]) {
     let mut s = 0;
     for (b, &c) in bkt.iter_mut().zip(cnt) {
         s += c.to_usize();
@@ -42,6 +42,34 @@ fn bucket_ends<I: Idx>(cnt: &[I], bkt: &mut [I]) {
 }
 
 const PF: usize = 32;
+
+/// Phase timings of the suffix sorting on stderr (`MOSAIC_SA_PHASES=1`), one
+/// line per phase and recursion level: where a build spends its time.
+struct Phases {
+    on: bool,
+    level: usize,
+    n: usize,
+    t: std::time::Instant,
+}
+
+impl Phases {
+    fn new(level: usize, n: usize) -> Phases {
+        let on = std::env::var_os("MOSAIC_SA_PHASES").is_some();
+        Phases { on, level, n, t: std::time::Instant::now() }
+    }
+    fn mark(&mut self, what: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "[mosaic-sa] sais level {} (n = {}): {what} {:.3}s",
+                self.level,
+                self.n,
+                (now - self.t).as_secs_f64()
+            );
+            self.t = now;
+        }
+    }
+}
 
 /// Induced sorting (L pass left to right, S pass right to left) from the
 /// seeds in `sa` (empty slots are 0). Types are not read from a bit vector:
@@ -207,7 +235,35 @@ fn for_each_lms_rev(st: &BitVec, mut f: impl FnMut(usize)) {
 /// SA-IS: `sa` receives the suffix array of `t` (symbols `< k`), where the end
 /// of `t` is a virtual sentinel smaller than every symbol.
 pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
-    sais_ws(t, sa, k, &mut []);
+    sais_with(t, sa, k, Par::default());
+}
+
+/// How SA-IS uses threads: the induced sorts of every level with at least
+/// `min_len` symbols run on two threads ([`crate::induce`]) when `threads >= 2`.
+#[derive(Clone, Copy, Debug)]
+pub struct Par {
+    pub threads: usize,
+    pub min_len: usize,
+}
+
+impl Default for Par {
+    fn default() -> Par {
+        Par { threads: 1, min_len: 1 << 16 }
+    }
+}
+
+impl Par {
+    pub fn threads(threads: usize) -> Par {
+        Par { threads, ..Par::default() }
+    }
+    fn two_threads(&self, n: usize) -> bool {
+        self.threads >= 2 && n >= self.min_len
+    }
+}
+
+/// [`sais_core`] with the threads of `par`; the same array for every `par`.
+pub fn sais_with<I: Idx>(t: &[I], sa: &mut [I], k: usize, par: Par) {
+    sais_ws(t, sa, k, &mut [], 0, par);
 }
 
 /// [`sais_core`] with spare memory `free` (disjoint from `t` and `sa`): the
@@ -215,8 +271,9 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
 /// middle of its suffix array (`n - 2m` entries), which holds at least one of
 /// the reduced problem's bucket arrays on typical texts (the first recursion
 /// level of a Zipf text has almost as many names as LMS suffixes).
-fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I]) {
+fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize, par: Par) {
     let n = t.len();
+    let mut ph = Phases::new(level, n);
     assert_eq!(sa.len(), n);
     if n == 0 {
         return;
@@ -247,6 +304,30 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I]) {
         let x = &mut cnt[c.to_usize()];
         *x = I::from_usize(x.to_usize() + 1);
     }
+    // two threads: the number of L-type suffixes per bucket (the slots the L
+    // pass fills)
+    let two = par.two_threads(n);
+    let nl: Vec<I> = if two {
+        let mut nl = big_vec(k, I::from_usize(0));
+        for (i, &c) in t.iter().enumerate() {
+            if !st.get(i) {
+                let x = &mut nl[c.to_usize()];
+                *x = I::from_usize(x.to_usize() + 1);
+            }
+        }
+        nl
+    } else {
+        Vec::new()
+    };
+    let induce = |t: &[I], sa: &mut [I], cnt: &[I], bkt: &mut [I]| {
+        if two {
+            crate::induce::mark_l_regions(sa, cnt, &nl);
+            crate::induce::induce_two_threads(t, sa, cnt, &nl, bkt);
+        } else {
+            induce(t, sa, cnt, bkt);
+        }
+    };
+    ph.mark("types and counts");
 
     // stage 1: sort LMS substrings
     sa.fill(I::from_usize(0));
@@ -261,7 +342,9 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I]) {
         bkt[c] = I::from_usize(b);
         sa[b] = I::from_usize(i);
     });
+    ph.mark("stage 1 seeds");
     induce(t, sa, cnt, bkt);
+    ph.mark("stage 1 induce");
 
     let mut m = 0;
     for i in 0..n {
@@ -309,6 +392,7 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I]) {
         }
         sa[m + p / 2] = I::from_usize(names - 1);
     }
+    ph.mark("LMS names");
     // gather the reduced string into the tail, in text order
     let mut j = n;
     for i in (m..n).rev() {
@@ -323,13 +407,15 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I]) {
         let s1: &[I] = tail;
         let (sa1, gap) = head.split_at_mut(m);
         if names < m {
-            sais_ws(s1, sa1, names, gap);
+            ph.mark("reduced string");
+            sais_ws(s1, sa1, names, gap, level + 1, par);
         } else {
             for (i, &c) in s1.iter().enumerate() {
                 sa1[c.to_usize()] = I::from_usize(i);
             }
         }
     }
+    ph.mark("recursion");
     // map reduced suffixes back to LMS positions
     let mut j = n - m;
     for_each_lms(&st, |i| {
@@ -358,7 +444,9 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I]) {
         bkt[c] = I::from_usize(b);
         sa[b] = I::from_usize(p);
     }
+    ph.mark("stage 3 seeds");
     induce(t, sa, cnt, bkt);
+    ph.mark("stage 3 induce");
 }
 
 // ----------------------------------------------------------------- alphabet
@@ -404,11 +492,16 @@ impl AlphaMap {
 /// Suffix array of the part `[s, e)` of `text` (global positions), in the
 /// global suffix order (the part must end at a separator or at the text end).
 pub fn build_part<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMap) -> Vec<I> {
+    build_part_with(text, s, e, amap, Par::default())
+}
+
+/// [`build_part`] with the threads of `par` (see [`sais_with`]).
+pub fn build_part_with<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMap, par: Par) -> Vec<I> {
     if e == s {
         return Vec::new();
     }
     let (sym, k) = part_symbols::<T, I>(text, s, e, amap);
-    sort_symbols(sym, k, s)
+    sort_symbols(sym, k, s, par)
 }
 
 /// The symbol string of the part `[s, e)` plus its terminal, and the alphabet size.
@@ -429,13 +522,17 @@ fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMa
     (sym, alpha + nsep + 1)
 }
 
-fn sort_symbols<I: Idx>(sym: Vec<I>, k: usize, s: usize) -> Vec<I> {
+fn sort_symbols<I: Idx>(sym: Vec<I>, k: usize, s: usize, par: Par) -> Vec<I> {
     let len = sym.len() - 1;
+    let mut ph = Phases::new(0, len + 1);
     let mut sa = big_vec(len + 1, I::EMPTY);
-    sais_core(&sym, &mut sa, k);
+    ph.mark("allocate the suffix array");
+    sais_with(&sym, &mut sa, k, par);
+    ph.mark("SA-IS");
     drop(sym);
     debug_assert_eq!(sa[len].to_usize(), len);
     sa.truncate(len);
+    ph.mark("free the symbols");
     if s > 0 {
         for x in sa.iter_mut() {
             *x = I::from_usize(x.to_usize() + s);
@@ -468,11 +565,13 @@ pub fn suffix_array_owned<T: Token, I: Idx>(text: Vec<T>, vocab: usize, parts: u
     if n == 0 {
         return Vec::new();
     }
+    let mut ph = Phases::new(0, n);
     let amap = AlphaMap::new(&text, vocab);
     let (sym, k) = part_symbols::<T, I>(&text, 0, n, &amap);
     drop(text);
     drop(amap);
-    sort_symbols(sym, k, 0)
+    ph.mark("symbols");
+    sort_symbols(sym, k, 0, Par::threads(threads))
 }
 
 /// Merge the suffix arrays of two adjacent parts `[a0, a1)` and `[a1, b1)`
@@ -869,7 +968,7 @@ fn parts_until_two<T: Token, I: Idx>(text: &[T], amap: &AlphaMap, parts: usize, 
     let threads = threads.max(1);
     let bounds = part_bounds(text, parts);
     if bounds.len() == 1 {
-        return vec![(0, n, build_part(text, 0, n, amap))];
+        return vec![(0, n, build_part_with(text, 0, n, amap, Par::threads(threads)))];
     }
     let step = crate::util::Step::new(format!("building {} parts on {threads} threads", bounds.len()));
     let results: Mutex<Vec<Option<Vec<I>>>> = Mutex::new(vec![None; bounds.len()]);

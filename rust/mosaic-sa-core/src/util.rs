@@ -155,6 +155,11 @@ unsafe impl<T> Send for SyncPtr<T> {}
 unsafe impl<T> Sync for SyncPtr<T> {}
 
 impl<T> SyncPtr<T> {
+    /// The pointer (a method, so that closures capture the whole `SyncPtr`).
+    #[inline(always)]
+    pub fn ptr(self) -> *mut T {
+        self.0
+    }
     /// Store `v` at index `i` (dropping the old value), for non-Copy `T`.
     /// # Safety
     /// `i` is in bounds and no other thread accesses index `i` concurrently.

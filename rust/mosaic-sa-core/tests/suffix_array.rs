@@ -80,3 +80,59 @@ fn empty_and_one_token() {
     check::<u32>(&[u32::SEP, 1], 10, "separator + token");
     check::<u16>(&[u16::SEP, u16::SEP, u16::SEP], 10, "empty documents");
 }
+
+/// The two-thread induced sort (`induce::induce_two_threads`), forced at every
+/// recursion level (`min_len: 0`), gives the array of the one-thread SA-IS and
+/// of the naive sort: random symbol strings of several alphabets (runs of one
+/// symbol included), u32 and u64 pointers.
+#[test]
+fn two_thread_induced_sort_equals_one_thread() {
+    use mosaic_sa_core::sais::{sais_core, sais_with, Par};
+    fn naive_sa(t: &[u32]) -> Vec<u64> {
+        // the virtual sentinel is smaller than every symbol: a proper prefix sorts first
+        let mut v: Vec<u64> = (0..t.len() as u64).collect();
+        v.sort_by(|&a, &b| t[a as usize..].cmp(&t[b as usize..]));
+        v
+    }
+    let mut rng = Rng::new(11);
+    let two = Par { threads: 2, min_len: 0 };
+    for n in (1..40).chain([100, 1000, 5000, 20000]) {
+        for &k in &[1u32, 2, 3, 5, 50, 5000] {
+            let t: Vec<u32> = (0..n)
+                .map(|i| if k > 3 && i % 7 < 3 { (i / 21) as u32 % k } else { rng.below(k as u64) as u32 })
+                .collect();
+            let mut one = vec![0u32; n];
+            sais_core(&t, &mut one, k as usize);
+            let mut got = vec![0u32; n];
+            sais_with(&t, &mut got, k as usize, two);
+            assert_eq!(got, one, "u32 pointers, n = {n}, k = {k}");
+            let t64: Vec<u64> = t.iter().map(|&x| x as u64).collect();
+            let mut got64 = vec![0u64; n];
+            sais_with(&t64, &mut got64, k as usize, two);
+            assert_eq!(got64, one.iter().map(|&x| x as u64).collect::<Vec<_>>(), "u64 pointers, n = {n}, k = {k}");
+            if n <= 5000 {
+                assert_eq!(one.iter().map(|&x| x as u64).collect::<Vec<_>>(), naive_sa(&t), "naive, n = {n}, k = {k}");
+            }
+        }
+    }
+}
+
+/// `build --threads 2` (one part) takes the two-thread path at the default
+/// threshold on a text long enough for it, and gives the one-thread array.
+#[test]
+fn one_part_two_threads_equals_one_thread() {
+    util::set_quiet(true);
+    let mut rng = Rng::new(12);
+    // Zipf-like tokens in documents, plus a long repeated document
+    let mut t: Vec<u16> = random_text(&mut rng, 300_000, 2000, 150, true)
+        .into_iter()
+        .map(|x: u16| if x.is_sep() { x } else { ((x as u64 * x as u64) / 2000) as u16 })
+        .collect();
+    let doc: Vec<u32> = (0..3000).map(|_| rng.below(30) as u32).collect();
+    t.extend(repeated_doc::<u16>(&doc, 20));
+    let one: Vec<u32> = suffix_array(&t, 2000, 1, 1);
+    let two: Vec<u32> = suffix_array(&t, 2000, 1, 2);
+    assert!(one == two, "two threads differ from one");
+    let four: Vec<u64> = suffix_array(&t, 2000, 1, 4);
+    assert!(four.iter().zip(&one).all(|(&a, &b)| a == b as u64), "four threads / u64 differ");
+}
