@@ -11,7 +11,7 @@
 //! `alpha + nsep` (standing for the separator or text end at `e`), and sorted
 //! with the classic SA-IS whose virtual sentinel is the smallest symbol.
 
-use crate::util::{big_capacity, big_vec, chunks, prefetch, BitVec, SyncPtr};
+use crate::util::{big_vec, chunks, prefetch, BitVec, SyncPtr};
 use crate::{Idx, Token};
 use std::sync::Mutex;
 
@@ -297,28 +297,21 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
         (&mut own_cnt[..], &mut own_bkt[..])
     };
     cnt.fill(I::from_usize(0));
+    // two threads: also the number of L-type suffixes per bucket (the slots
+    // the L pass fills)
+    let two = par.two_threads(n);
+    let mut nl: Vec<I> = if two { big_vec(k, I::from_usize(0)) } else { Vec::new() };
     for (i, &c) in t.iter().enumerate() {
         if i + PF < n {
             prefetch(cnt.as_ptr().wrapping_add(t[i + PF].to_usize()));
         }
         let x = &mut cnt[c.to_usize()];
         *x = I::from_usize(x.to_usize() + 1);
-    }
-    // two threads: the number of L-type suffixes per bucket (the slots the L
-    // pass fills)
-    let two = par.two_threads(n);
-    let nl: Vec<I> = if two {
-        let mut nl = big_vec(k, I::from_usize(0));
-        for (i, &c) in t.iter().enumerate() {
-            if !st.get(i) {
-                let x = &mut nl[c.to_usize()];
-                *x = I::from_usize(x.to_usize() + 1);
-            }
+        if two && !st.get(i) {
+            let x = &mut nl[c.to_usize()];
+            *x = I::from_usize(x.to_usize() + 1);
         }
-        nl
-    } else {
-        Vec::new()
-    };
+    }
     let induce = |t: &[I], sa: &mut [I], cnt: &[I], bkt: &mut [I]| {
         if two {
             crate::induce::mark_l_regions(sa, cnt, &nl);
@@ -330,7 +323,11 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
     ph.mark("types and counts");
 
     // stage 1: sort LMS substrings
-    sa.fill(I::from_usize(0));
+    if two {
+        par_chunks_mut(sa, par.threads, |x| x.fill(I::from_usize(0)));
+    } else {
+        sa.fill(I::from_usize(0));
+    }
     bucket_ends(cnt, bkt);
     for_each_lms(&st, |i| {
         if i + 2 * PF < n {
@@ -346,52 +343,7 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
     induce(t, sa, cnt, bkt);
     ph.mark("stage 1 induce");
 
-    let mut m = 0;
-    for i in 0..n {
-        if i + PF < n {
-            let q = sa[i + PF].to_usize();
-            prefetch(st.words().as_ptr().wrapping_add(q >> 6));
-        }
-        let j = sa[i].to_usize();
-        if is_lms(&st, j) {
-            sa[m] = I::from_usize(j);
-            m += 1;
-        }
-    }
-    // name the LMS substrings; names stored at sa[m + pos/2]
-    for x in sa[m..].iter_mut() {
-        *x = I::EMPTY;
-    }
-    // length of each LMS substring (to the next LMS position inclusive; the
-    // last one runs to the virtual sentinel at n), stored at sa[m + pos/2]
-    {
-        let mut next = n;
-        for_each_lms_rev(&st, |i| {
-            sa[m + i / 2] = I::from_usize(next - i + 1);
-            next = i;
-        });
-    }
-    // name them: two LMS substrings are equal iff they have the same length,
-    // neither contains the sentinel and their symbols are equal (the types
-    // then agree too: both end with an S-type symbol)
-    let mut names = 0usize;
-    let (mut q, mut qlen) = (n, 0usize);
-    for i in 0..m {
-        if i + PF < m {
-            let r = sa[i + PF].to_usize();
-            prefetch(t.as_ptr().wrapping_add(r));
-            prefetch(sa.as_ptr().wrapping_add(m + r / 2));
-        }
-        let p = sa[i].to_usize();
-        let plen = sa[m + p / 2].to_usize();
-        let same = plen == qlen && p + plen <= n && q + qlen <= n && t[p..p + plen] == t[q..q + plen];
-        if !same {
-            names += 1;
-            q = p;
-            qlen = plen;
-        }
-        sa[m + p / 2] = I::from_usize(names - 1);
-    }
+    let (m, names) = if two { name_lms_par(t, sa, &st, par.threads) } else { name_lms(t, sa, &st) };
     ph.mark("LMS names");
     // gather the reduced string into the tail, in text order
     let mut j = n;
@@ -422,14 +374,27 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
         sa[j] = I::from_usize(i);
         j += 1;
     });
-    for i in 0..m {
-        if i + PF < m {
-            prefetch(sa.as_ptr().wrapping_add(n - m + sa[i + PF].to_usize()));
+    {
+        let (head, tail) = sa.split_at_mut(n - m);
+        let lms: &[I] = tail;
+        let map = |x: &mut [I]| {
+            for i in 0..x.len() {
+                if i + PF < x.len() {
+                    prefetch(lms.as_ptr().wrapping_add(x[i + PF].to_usize()));
+                }
+                x[i] = lms[x[i].to_usize()];
+            }
+        };
+        if two {
+            par_chunks_mut(&mut head[..m], par.threads, map);
+        } else {
+            map(&mut head[..m]);
         }
-        sa[i] = sa[n - m + sa[i].to_usize()];
     }
-    for x in sa[m..].iter_mut() {
-        *x = I::from_usize(0);
+    if two {
+        par_chunks_mut(&mut sa[m..], par.threads, |x| x.fill(I::from_usize(0)));
+    } else {
+        sa[m..].fill(I::from_usize(0));
     }
     // stage 3: place sorted LMS suffixes at their bucket ends and induce
     bucket_ends(cnt, bkt);
@@ -447,6 +412,189 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
     ph.mark("stage 3 seeds");
     induce(t, sa, cnt, bkt);
     ph.mark("stage 3 induce");
+}
+
+/// `f` on `threads` contiguous pieces of `x`, in parallel.
+fn par_chunks_mut<I: Copy + Send>(x: &mut [I], threads: usize, f: impl Fn(&mut [I]) + Sync) {
+    let n = x.len();
+    let cs = chunks(n, threads.max(1));
+    let p = SyncPtr(x.as_mut_ptr());
+    crate::util::for_each_index(threads, cs.len(), |j| {
+        let (a, b) = cs[j];
+        // SAFETY: the pieces are disjoint
+        f(unsafe { std::slice::from_raw_parts_mut(p.ptr().add(a), b - a) })
+    });
+}
+
+/// LMS substring equality: two LMS substrings (lengths to the next LMS position
+/// inclusive) are equal iff they have the same length, neither contains the
+/// sentinel and their symbols are equal (the types then agree too: both end
+/// with an S-type symbol).
+#[inline(always)]
+fn same_lms<I: Idx>(t: &[I], p: usize, plen: usize, q: usize, qlen: usize) -> bool {
+    let n = t.len();
+    plen == qlen && p + plen <= n && q + qlen <= n && t[p..p + plen] == t[q..q + plen]
+}
+
+/// Moves the LMS suffixes of the sorted `sa` to `sa[..m]` (in order) and gives
+/// each a name (its rank among distinct LMS substrings) at `sa[m + pos / 2]`,
+/// the other slots of `sa[m..]` EMPTY. Returns `(m, number of names)`.
+fn name_lms<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec) -> (usize, usize) {
+    let n = t.len();
+    let mut m = 0;
+    for i in 0..n {
+        if i + PF < n {
+            let q = sa[i + PF].to_usize();
+            prefetch(st.words().as_ptr().wrapping_add(q >> 6));
+        }
+        let j = sa[i].to_usize();
+        if is_lms(st, j) {
+            sa[m] = I::from_usize(j);
+            m += 1;
+        }
+    }
+    for x in sa[m..].iter_mut() {
+        *x = I::EMPTY;
+    }
+    // length of each LMS substring (to the next LMS position inclusive; the
+    // last one runs to the virtual sentinel at n), stored at sa[m + pos/2]
+    let mut next = n;
+    for_each_lms_rev(st, |i| {
+        sa[m + i / 2] = I::from_usize(next - i + 1);
+        next = i;
+    });
+    let mut names = 0usize;
+    let (mut q, mut qlen) = (n, 0usize);
+    for i in 0..m {
+        if i + PF < m {
+            let r = sa[i + PF].to_usize();
+            prefetch(t.as_ptr().wrapping_add(r));
+            prefetch(sa.as_ptr().wrapping_add(m + r / 2));
+        }
+        let p = sa[i].to_usize();
+        let plen = sa[m + p / 2].to_usize();
+        if !same_lms(t, p, plen, q, qlen) {
+            names += 1;
+            q = p;
+            qlen = plen;
+        }
+        sa[m + p / 2] = I::from_usize(names - 1);
+    }
+    (m, names)
+}
+
+/// [`name_lms`] on `threads` threads, the same result: the LMS suffixes are
+/// compacted per chunk then moved into place; lengths are written per chunk of
+/// the type bits; "differs from the previous LMS substring" is a bit per rank
+/// (first pass), the names its running count from per-chunk offsets (second).
+fn name_lms_par<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, threads: usize) -> (usize, usize) {
+    let n = t.len();
+    let sp = SyncPtr(sa.as_mut_ptr());
+    // compact each chunk's LMS entries to its front, then move the blocks
+    let cs = chunks(n, threads);
+    let kept = crate::util::parallel_map(threads, cs.len(), |j| {
+        let (a, b) = cs[j];
+        // SAFETY: chunk j reads and writes only sa[a..b)
+        let x = unsafe { std::slice::from_raw_parts_mut(sp.ptr().add(a), b - a) };
+        let mut w = 0;
+        for i in 0..x.len() {
+            if i + PF < x.len() {
+                prefetch(st.words().as_ptr().wrapping_add(x[i + PF].to_usize() >> 6));
+            }
+            let v = x[i];
+            if is_lms(st, v.to_usize()) {
+                x[w] = v;
+                w += 1;
+            }
+        }
+        w
+    });
+    let mut m = 0;
+    for (&(a, _), &w) in cs.iter().zip(&kept) {
+        sa.copy_within(a..a + w, m);
+        m += w;
+    }
+    par_chunks_mut(&mut sa[m..], threads, |x| x.fill(I::EMPTY));
+    // lengths, per chunk of type-bit words (each chunk finds the first LMS
+    // position after it)
+    let words = st.words();
+    let wc = chunks(words.len(), threads);
+    let first_lms_from = |w0: usize| -> usize {
+        (w0..words.len())
+            .find_map(|w| {
+                let x = lms_word(words, w);
+                (x != 0).then(|| w * 64 + x.trailing_zeros() as usize)
+            })
+            .unwrap_or(n)
+    };
+    crate::util::for_each_index(threads, wc.len(), |j| {
+        let (wa, wb) = wc[j];
+        let mut next = first_lms_from(wb);
+        for w in (wa..wb).rev() {
+            let mut x = lms_word(words, w);
+            while x != 0 {
+                let b = 63 - x.leading_zeros() as usize;
+                let i = w * 64 + b;
+                // SAFETY: LMS positions are never adjacent, so the slots
+                // m + i / 2 are distinct; m + i / 2 < n
+                unsafe { sp.write(m + i / 2, I::from_usize(next - i + 1)) };
+                next = i;
+                x &= !(1u64 << b);
+            }
+        }
+    });
+    // "differs from the previous one", a bit per rank, in chunks of 64 ranks
+    let rc: Vec<(usize, usize)> = chunks(m.div_ceil(64), threads).iter().map(|&(a, b)| (a * 64, (b * 64).min(m))).collect();
+    let mut dif = BitVec::new(m);
+    let dp = SyncPtr(dif.words_mut().as_mut_ptr());
+    let (sar, tr) = (SyncPtr(sa.as_mut_ptr()), t);
+    let counts = crate::util::parallel_map(threads, rc.len(), |j| {
+        let (a, b) = rc[j];
+        // SAFETY: this pass only reads sa
+        let rd = |i: usize| unsafe { sar.read(i) }.to_usize();
+        let (mut q, mut qlen) = if a == 0 { (n, 0) } else { (rd(a - 1), rd(m + rd(a - 1) / 2)) };
+        let mut count = 0;
+        let mut word = 0u64;
+        for i in a..b {
+            if i + PF < b {
+                let r = rd(i + PF);
+                prefetch(tr.as_ptr().wrapping_add(r));
+                prefetch(sar.ptr().wrapping_add(m + r / 2));
+            }
+            let p = rd(i);
+            let plen = rd(m + p / 2);
+            if !same_lms(tr, p, plen, q, qlen) {
+                word |= 1u64 << (i & 63);
+                count += 1;
+                q = p;
+                qlen = plen;
+            }
+            if i & 63 == 63 || i + 1 == b {
+                // SAFETY: chunks start at multiples of 64: their words are disjoint
+                unsafe { dp.write(i >> 6, word) };
+                word = 0;
+            }
+        }
+        count
+    });
+    // names: the running count of the bits
+    let mut offs = Vec::with_capacity(counts.len());
+    let mut names = 0usize;
+    for c in &counts {
+        offs.push(names);
+        names += c;
+    }
+    crate::util::for_each_index(threads, rc.len(), |j| {
+        let (a, b) = rc[j];
+        let mut name = offs[j];
+        for i in a..b {
+            name += dif.get(i) as usize;
+            // SAFETY: reads sa[i] (i < m); writes the distinct slots m + p / 2
+            let p = unsafe { sar.read(i) }.to_usize();
+            unsafe { sar.write(m + p / 2, I::from_usize(name - 1)) };
+        }
+    });
+    (m, names)
 }
 
 // ----------------------------------------------------------------- alphabet
@@ -500,32 +648,46 @@ pub fn build_part_with<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &
     if e == s {
         return Vec::new();
     }
-    let (sym, k) = part_symbols::<T, I>(text, s, e, amap);
+    let (sym, k) = part_symbols::<T, I>(text, s, e, amap, par.threads);
     sort_symbols(sym, k, s, par)
 }
 
-/// The symbol string of the part `[s, e)` plus its terminal, and the alphabet size.
-fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMap) -> (Vec<I>, usize) {
+/// The symbol string of the part `[s, e)` plus its terminal, and the alphabet
+/// size, built on `threads` threads (each chunk numbers its separators from
+/// the count of the chunks before it).
+fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMap, threads: usize) -> (Vec<I>, usize) {
     let len = e - s;
     let alpha = amap.size();
-    let mut sym: Vec<I> = big_capacity(len + 1);
-    let mut nsep = 0usize;
-    for &tk in &text[s..e] {
-        if tk.is_sep() {
-            sym.push(I::from_usize(alpha + nsep));
-            nsep += 1;
-        } else {
-            sym.push(I::from_usize(amap.id(tk)));
+    let part = &text[s..e];
+    let threads = if len >= 1 << 16 { threads.max(1) } else { 1 };
+    let cs = chunks(len, threads);
+    let seps: Vec<usize> = crate::util::parallel_map(threads, cs.len(), |j| part[cs[j].0..cs[j].1].iter().filter(|t| t.is_sep()).count());
+    let nsep: usize = seps.iter().sum();
+    let mut sym: Vec<I> = crate::util::big_vec_par(len + 1, I::default(), threads);
+    let sp = SyncPtr(sym.as_mut_ptr());
+    crate::util::for_each_index(threads, cs.len(), |j| {
+        let (a, b) = cs[j];
+        let mut sep = alpha + seps[..j].iter().sum::<usize>();
+        for (i, &tk) in part[a..b].iter().enumerate() {
+            let v = if tk.is_sep() {
+                sep += 1;
+                sep - 1
+            } else {
+                amap.id(tk)
+            };
+            // SAFETY: the chunks are disjoint and inside 0..len
+            unsafe { sp.write(a + i, I::from_usize(v)) };
         }
-    }
-    sym.push(I::from_usize(alpha + nsep));
+    });
+    sym[len] = I::from_usize(alpha + nsep);
     (sym, alpha + nsep + 1)
 }
 
 fn sort_symbols<I: Idx>(sym: Vec<I>, k: usize, s: usize, par: Par) -> Vec<I> {
     let len = sym.len() - 1;
     let mut ph = Phases::new(0, len + 1);
-    let mut sa = big_vec(len + 1, I::EMPTY);
+    // (sais_with sets every slot before reading it)
+    let mut sa = crate::util::big_vec_par(len + 1, I::EMPTY, par.threads);
     ph.mark("allocate the suffix array");
     sais_with(&sym, &mut sa, k, par);
     ph.mark("SA-IS");
@@ -567,7 +729,7 @@ pub fn suffix_array_owned<T: Token, I: Idx>(text: Vec<T>, vocab: usize, parts: u
     }
     let mut ph = Phases::new(0, n);
     let amap = AlphaMap::new(&text, vocab);
-    let (sym, k) = part_symbols::<T, I>(&text, 0, n, &amap);
+    let (sym, k) = part_symbols::<T, I>(&text, 0, n, &amap, threads);
     drop(text);
     drop(amap);
     ph.mark("symbols");

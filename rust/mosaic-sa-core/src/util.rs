@@ -281,6 +281,25 @@ pub fn big_vec<T: Copy>(n: usize, v: T) -> Vec<T> {
     x
 }
 
+/// [`big_vec`] whose pages are first touched (faulted in: the kernel zeroes
+/// them, a few hundred ms per GB with huge pages) by `threads` threads at once.
+pub fn big_vec_par<T: Copy + Send + Sync>(n: usize, v: T, threads: usize) -> Vec<T> {
+    let mut x: Vec<T> = Vec::with_capacity(n);
+    advise_huge(x.as_ptr() as *const u8, n * std::mem::size_of::<T>());
+    let p = SyncPtr(x.as_mut_ptr());
+    let cs = chunks(n, threads.max(1));
+    for_each_index(threads, cs.len(), |j| {
+        let (a, b) = cs[j];
+        for i in a..b {
+            // SAFETY: i < n = capacity; the chunks are disjoint
+            unsafe { p.ptr().add(i).write(v) };
+        }
+    });
+    // SAFETY: every element in 0..n was written above
+    unsafe { x.set_len(n) };
+    x
+}
+
 /// `Vec::with_capacity(n)` advised huge (for vectors filled by `push`).
 pub fn big_capacity<T>(n: usize) -> Vec<T> {
     let x: Vec<T> = Vec::with_capacity(n);
