@@ -74,20 +74,35 @@ def bench(tok: Path, work: Path, repeats: int, baseline: str | None = None, pydi
     print(f"\n### {tok.name}: {h.n_tokens:,} tokens x {h.width} B = {nbytes / 1e6:.1f} MB (load avg {load_avg()})\n")
     print(HEADER)
     sa = work / f"{tok.stem}.sa"
-    sa_base = work / f"{tok.stem}.base.sa"
-    for name, args in (
-        ("mosaic-sa build, 2 threads", ["--threads", "2"]),
-        ("mosaic-sa build, 1 thread", ["--threads", "1"]),
-        ("mosaic-sa build, 2 parts merged, 2 threads", ["--threads", "2", "--parts", "2"]),
+    outs: dict[str, Path] = {}
+    walls: dict[str, float] = {}
+    for key, name, args in (
+        ("t2", "mosaic-sa build, 2 threads", ["--threads", "2"]),
+        ("t1", "mosaic-sa build, 1 thread", ["--threads", "1"]),
+        ("p2", "mosaic-sa build, 2 parts merged, 2 threads", ["--threads", "2", "--parts", "2"]),
     ):
-        cmds = [[b, "build", "--tokens", str(tok), "--output", str(sa), *args]]
+        outs[key] = work / f"{tok.stem}.{key}.sa"
+        cmds = [[b, "build", "--tokens", str(tok), "--output", str(outs[key]), *args]]
         if baseline:
-            cmds.append([baseline, "build", "--tokens", str(tok), "--output", str(sa_base), *args])
+            outs[key + "-base"] = work / f"{tok.stem}.{key}.base.sa"
+            cmds.append([baseline, "build", "--tokens", str(tok), "--output", str(outs[key + "-base"]), *args])
         rs = paired(cmds, repeats)
+        walls[key] = rs[0]["wall"]
         print(row(name, rs[0], h.n_tokens, nbytes), flush=True)
         if baseline:
             print(row(f"{name} (baseline)", rs[1], h.n_tokens, nbytes), flush=True)
             print(f"| ratio baseline / ours | {rs[1]['wall'] / rs[0]['wall']:.2f}x | {rs[1]['cpu'] / max(rs[0]['cpu'], 1e-9):.2f}x | | | |", flush=True)
+    print(f"\nbuild speed-up, 2 threads vs 1 (median wall): {walls['t1'] / walls['t2']:.2f}x; "
+          f"2 parts vs 1 thread: {walls['t1'] / walls['p2']:.2f}x")
+    ref = outs["t1"].read_bytes()
+    same = {key: p.read_bytes() == ref for key, p in outs.items() if key != "t1"}
+    print("suffix array files byte-identical to the 1-thread build: "
+          + ", ".join(f"{key} {'yes' if ok else 'NO'}" for key, ok in same.items()), flush=True)
+    if not all(same.values()):
+        raise SystemExit("suffix arrays differ")
+    outs["t1"].replace(sa)
+    for p in outs.values():
+        p.unlink(missing_ok=True)
     ss = [b, "self-similar", "--tokens", str(tok), "--sa", str(sa), "--length", str(length), "--output", str(work / "r.ss"), "--threads", "2"]
     cmds = [ss] + ([[baseline, *ss[1:]]] if baseline else [])
     rs = paired(cmds, repeats)

@@ -17,7 +17,6 @@ pub mod collect;
 pub mod count;
 pub mod error;
 pub mod files;
-pub mod induce;
 pub mod lcp;
 pub mod naive;
 pub mod sais;
@@ -82,19 +81,6 @@ pub trait Idx: Copy + Send + Sync + Eq + Ord + std::fmt::Debug + Default + 'stat
     fn flip(self) -> Self;
     /// Greater than zero as a signed number (set, non-zero, not flipped).
     fn is_pos(self) -> bool;
-    /// A slot not yet written by the two-thread induced sort: the complement of
-    /// the largest signed value, which is never a position (positions are
-    /// below 2^31 - 1, resp. 2^63 - 1) nor the complement of one.
-    const HOLE: Self;
-    /// Relaxed atomic load (plain `mov` on x86-64), for slots that another
-    /// thread may be writing.
-    /// # Safety
-    /// `p` is valid, aligned and every concurrent access to it is atomic.
-    unsafe fn load_shared(p: *const Self) -> Self;
-    /// Relaxed atomic store, see [`Idx::load_shared`].
-    /// # Safety
-    /// As for [`Idx::load_shared`].
-    unsafe fn store_shared(p: *mut Self, v: Self);
 }
 
 impl Idx for u32 {
@@ -116,15 +102,6 @@ impl Idx for u32 {
     fn is_pos(self) -> bool {
         (self as i32) > 0
     }
-    const HOLE: Self = !(i32::MAX as u32);
-    #[inline(always)]
-    unsafe fn load_shared(p: *const Self) -> Self {
-        std::sync::atomic::AtomicU32::from_ptr(p as *mut u32).load(std::sync::atomic::Ordering::Relaxed)
-    }
-    #[inline(always)]
-    unsafe fn store_shared(p: *mut Self, v: Self) {
-        std::sync::atomic::AtomicU32::from_ptr(p).store(v, std::sync::atomic::Ordering::Relaxed)
-    }
 }
 
 impl Idx for u64 {
@@ -145,14 +122,5 @@ impl Idx for u64 {
     #[inline(always)]
     fn is_pos(self) -> bool {
         (self as i64) > 0
-    }
-    const HOLE: Self = !(i64::MAX as u64);
-    #[inline(always)]
-    unsafe fn load_shared(p: *const Self) -> Self {
-        std::sync::atomic::AtomicU64::from_ptr(p as *mut u64).load(std::sync::atomic::Ordering::Relaxed)
-    }
-    #[inline(always)]
-    unsafe fn store_shared(p: *mut Self, v: Self) {
-        std::sync::atomic::AtomicU64::from_ptr(p).store(v, std::sync::atomic::Ordering::Relaxed)
     }
 }

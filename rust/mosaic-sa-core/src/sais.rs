@@ -25,7 +25,7 @@ fn is_lms(st: &BitVec, i: usize) -> bool {
 // Bucket arrays are typed like the pointers (u32 below 2^32): at the recursion
 // levels the alphabet is up to n/2 names, and usize buckets would cost more
 // memory than the suffix array itself.
-pub(crate) fn bucket_starts<I: Idx>(cnt: &[I], bkt: &mut [I]) {
+fn bucket_starts<I: Idx>(cnt: &[I], bkt: &mut [I]) {
     let mut s = 0;
     for (b, &c) in bkt.iter_mut().zip(cnt) {
         *b = I::from_usize(s);
@@ -33,7 +33,7 @@ pub(crate) fn bucket_starts<I: Idx>(cnt: &[I], bkt: &mut [I]) {
     }
 }
 
-pub(crate) fn bucket_ends<I: Idx>(cnt: &[I], bkt: &mut [I]) {
+fn bucket_ends<I: Idx>(cnt: &[I], bkt: &mut [I]) {
     let mut s = 0;
     for (b, &c) in bkt.iter_mut().zip(cnt) {
         s += c.to_usize();
@@ -196,6 +196,46 @@ fn types<I: Idx>(t: &[I]) -> BitVec {
     st
 }
 
+/// [`types`] on `threads` threads: each chunk of 64-position words learns
+/// the type of the position after it from the first unequal pair at or after
+/// it, then fills its own words.
+fn types_par<I: Idx>(t: &[I], threads: usize) -> BitVec {
+    let n = t.len();
+    let mut st = BitVec::new(n);
+    let nw = st.words().len();
+    let wp = SyncPtr(st.words_mut().as_mut_ptr());
+    let wc = chunks(nw, threads);
+    crate::util::for_each_index(threads, wc.len(), |j| {
+        let (wa, wb) = wc[j];
+        let (a, e) = (wa * 64, (wb * 64).min(n));
+        // type of position e (S = true); position n - 1 is L-type
+        let mut s_next = if e >= n - 1 {
+            false
+        } else {
+            let mut x = e;
+            while x + 1 < n && t[x] == t[x + 1] {
+                x += 1;
+            }
+            x + 1 < n && t[x] < t[x + 1]
+        };
+        let mut w = 0u64;
+        // (position n - 1 keeps its zero bit)
+        let top = if e == n { n - 1 } else { e };
+        for i in (a..top).rev() {
+            let (x, y) = (t[i], t[i + 1]);
+            let s = x < y || (x == y && s_next);
+            w |= (s as u64) << (i & 63);
+            if i & 63 == 0 {
+                // SAFETY: chunk j writes only its own words wa..wb
+                unsafe { wp.write(i >> 6, w) };
+                w = 0;
+            }
+            s_next = s;
+        }
+    });
+    st
+}
+
 /// LMS bits of word `w`: S-type positions whose predecessor is L-type
 /// (position 0 is never LMS).
 #[inline(always)]
@@ -238,8 +278,10 @@ pub fn sais_core<I: Idx>(t: &[I], sa: &mut [I], k: usize) {
     sais_with(t, sa, k, Par::default());
 }
 
-/// How SA-IS uses threads: the induced sorts of every level with at least
-/// `min_len` symbols run on two threads ([`crate::induce`]) when `threads >= 2`.
+/// How SA-IS uses threads: at every recursion level with at least `min_len`
+/// symbols, the type bits, the LMS naming, the map back, the fills and (at the
+/// top) the symbol string run on `threads` threads. The induced sorts stay
+/// sequential (see rust/README.md for what a parallel one measured).
 #[derive(Clone, Copy, Debug)]
 pub struct Par {
     pub threads: usize,
@@ -256,7 +298,7 @@ impl Par {
     pub fn threads(threads: usize) -> Par {
         Par { threads, ..Par::default() }
     }
-    fn two_threads(&self, n: usize) -> bool {
+    fn parallel(&self, n: usize) -> bool {
         self.threads >= 2 && n >= self.min_len
     }
 }
@@ -283,7 +325,8 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
         return;
     }
     assert!(I::BYTES > 4 || n < (1usize << 31), "u32 pointers need n < 2^31");
-    let st = types(t);
+    let two = par.parallel(n);
+    let st = if two { types_par(t, par.threads) } else { types(t) };
     let (own_cnt, own_bkt): (&mut Vec<I>, &mut Vec<I>) = (&mut Vec::new(), &mut Vec::new());
     let (cnt, bkt): (&mut [I], &mut [I]) = if free.len() >= 2 * k {
         let (a, b) = free.split_at_mut(k);
@@ -297,29 +340,13 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
         (&mut own_cnt[..], &mut own_bkt[..])
     };
     cnt.fill(I::from_usize(0));
-    // two threads: also the number of L-type suffixes per bucket (the slots
-    // the L pass fills)
-    let two = par.two_threads(n);
-    let mut nl: Vec<I> = if two { big_vec(k, I::from_usize(0)) } else { Vec::new() };
     for (i, &c) in t.iter().enumerate() {
         if i + PF < n {
             prefetch(cnt.as_ptr().wrapping_add(t[i + PF].to_usize()));
         }
         let x = &mut cnt[c.to_usize()];
         *x = I::from_usize(x.to_usize() + 1);
-        if two && !st.get(i) {
-            let x = &mut nl[c.to_usize()];
-            *x = I::from_usize(x.to_usize() + 1);
-        }
     }
-    let induce = |t: &[I], sa: &mut [I], cnt: &[I], bkt: &mut [I]| {
-        if two {
-            crate::induce::mark_l_regions(sa, cnt, &nl);
-            crate::induce::induce_two_threads(t, sa, cnt, &nl, bkt);
-        } else {
-            induce(t, sa, cnt, bkt);
-        }
-    };
     ph.mark("types and counts");
 
     // stage 1: sort LMS substrings
@@ -515,6 +542,7 @@ fn name_lms_par<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, threads: usize) -> (
         m += w;
     }
     par_chunks_mut(&mut sa[m..], threads, |x| x.fill(I::EMPTY));
+    let sp = SyncPtr(sa.as_mut_ptr());
     // lengths, per chunk of type-bit words (each chunk finds the first LMS
     // position after it)
     let words = st.words();
@@ -547,23 +575,22 @@ fn name_lms_par<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, threads: usize) -> (
     let rc: Vec<(usize, usize)> = chunks(m.div_ceil(64), threads).iter().map(|&(a, b)| (a * 64, (b * 64).min(m))).collect();
     let mut dif = BitVec::new(m);
     let dp = SyncPtr(dif.words_mut().as_mut_ptr());
-    let (sar, tr) = (SyncPtr(sa.as_mut_ptr()), t);
     let counts = crate::util::parallel_map(threads, rc.len(), |j| {
         let (a, b) = rc[j];
         // SAFETY: this pass only reads sa
-        let rd = |i: usize| unsafe { sar.read(i) }.to_usize();
+        let rd = |i: usize| unsafe { sp.read(i) }.to_usize();
         let (mut q, mut qlen) = if a == 0 { (n, 0) } else { (rd(a - 1), rd(m + rd(a - 1) / 2)) };
         let mut count = 0;
         let mut word = 0u64;
         for i in a..b {
             if i + PF < b {
                 let r = rd(i + PF);
-                prefetch(tr.as_ptr().wrapping_add(r));
-                prefetch(sar.ptr().wrapping_add(m + r / 2));
+                prefetch(t.as_ptr().wrapping_add(r));
+                prefetch(sp.ptr().wrapping_add(m + r / 2));
             }
             let p = rd(i);
             let plen = rd(m + p / 2);
-            if !same_lms(tr, p, plen, q, qlen) {
+            if !same_lms(t, p, plen, q, qlen) {
                 word |= 1u64 << (i & 63);
                 count += 1;
                 q = p;
@@ -590,8 +617,8 @@ fn name_lms_par<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, threads: usize) -> (
         for i in a..b {
             name += dif.get(i) as usize;
             // SAFETY: reads sa[i] (i < m); writes the distinct slots m + p / 2
-            let p = unsafe { sar.read(i) }.to_usize();
-            unsafe { sar.write(m + p / 2, I::from_usize(name - 1)) };
+            let p = unsafe { sp.read(i) }.to_usize();
+            unsafe { sp.write(m + p / 2, I::from_usize(name - 1)) };
         }
     });
     (m, names)

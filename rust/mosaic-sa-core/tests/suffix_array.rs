@@ -81,12 +81,12 @@ fn empty_and_one_token() {
     check::<u16>(&[u16::SEP, u16::SEP, u16::SEP], 10, "empty documents");
 }
 
-/// The two-thread induced sort (`induce::induce_two_threads`), forced at every
-/// recursion level (`min_len: 0`), gives the array of the one-thread SA-IS and
-/// of the naive sort: random symbol strings of several alphabets (runs of one
-/// symbol included), u32 and u64 pointers.
+/// SA-IS with threads (parallel type bits, LMS naming, map back and fills),
+/// forced at every recursion level (`min_len: 0`), gives the array of the
+/// one-thread SA-IS and of the naive sort: random symbol strings of several
+/// alphabets (runs of one symbol included), u32 and u64 pointers.
 #[test]
-fn two_thread_induced_sort_equals_one_thread() {
+fn sais_with_threads_equals_one_thread() {
     use mosaic_sa_core::sais::{sais_core, sais_with, Par};
     fn naive_sa(t: &[u32]) -> Vec<u64> {
         // the virtual sentinel is smaller than every symbol: a proper prefix sorts first
@@ -117,7 +117,7 @@ fn two_thread_induced_sort_equals_one_thread() {
     }
 }
 
-/// `build --threads 2` (one part) takes the two-thread path at the default
+/// `build --threads 2` (one part) takes the threaded path at the default
 /// threshold on a text long enough for it, and gives the one-thread array.
 #[test]
 fn one_part_two_threads_equals_one_thread() {
