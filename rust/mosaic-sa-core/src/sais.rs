@@ -687,6 +687,21 @@ fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMa
     let alpha = amap.size();
     let part = &text[s..e];
     let threads = if len >= 1 << 16 { threads.max(1) } else { 1 };
+    if threads == 1 {
+        // one pass, no first fill
+        let mut sym: Vec<I> = crate::util::big_capacity(len + 1);
+        let mut sep = alpha;
+        sym.extend(part.iter().map(|&tk| {
+            I::from_usize(if tk.is_sep() {
+                sep += 1;
+                sep - 1
+            } else {
+                amap.id(tk)
+            })
+        }));
+        sym.push(I::from_usize(sep));
+        return (sym, sep + 1);
+    }
     let cs = chunks(len, threads);
     let seps: Vec<usize> = crate::util::parallel_map(threads, cs.len(), |j| part[cs[j].0..cs[j].1].iter().filter(|t| t.is_sep()).count());
     let nsep: usize = seps.iter().sum();
