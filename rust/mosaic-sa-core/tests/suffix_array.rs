@@ -130,9 +130,15 @@ fn one_part_two_threads_equals_one_thread() {
         .collect();
     let doc: Vec<u32> = (0..3000).map(|_| rng.below(30) as u32).collect();
     t.extend(repeated_doc::<u16>(&doc, 20));
-    let one: Vec<u32> = suffix_array(&t, 2000, 1, 1);
-    let two: Vec<u32> = suffix_array(&t, 2000, 1, 2);
+    let (one, st1): (Vec<u32>, _) = util::with_pool_stats(|| suffix_array(&t, 2000, 1, 1));
+    let (two, st2): (Vec<u32>, _) = util::with_pool_stats(|| suffix_array(&t, 2000, 1, 2));
     assert!(one == two, "two threads differ from one");
+    // --threads N means N OS threads: none spawned for 1; for 2 the threaded
+    // phases ran (several pooled jobs), never more than 2 workers at once
+    let get = |a: &std::sync::atomic::AtomicUsize| a.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(get(&st1.spawned), 0, "one thread spawned threads");
+    assert!(get(&st2.started) >= 10, "two threads: only {} pooled workers", get(&st2.started));
+    assert!(get(&st2.peak) <= 2 && get(&st2.spawned) * 2 <= get(&st2.started), "two threads: {:?}", st2);
     let four: Vec<u64> = suffix_array(&t, 2000, 1, 4);
     assert!(four.iter().zip(&one).all(|(&a, &b)| a == b as u64), "four threads / u64 differ");
 }
