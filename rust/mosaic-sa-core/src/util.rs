@@ -284,6 +284,10 @@ pub fn big_vec<T: Copy>(n: usize, v: T) -> Vec<T> {
 /// [`big_vec`] whose pages are first touched (faulted in: the kernel zeroes
 /// them, a few hundred ms per GB with huge pages) by `threads` threads at once.
 pub fn big_vec_par<T: Copy + Send + Sync>(n: usize, v: T, threads: usize) -> Vec<T> {
+    if threads <= 1 {
+        // no pool job: a part built inside a pool worker stays on its thread
+        return big_vec(n, v);
+    }
     let mut x: Vec<T> = Vec::with_capacity(n);
     advise_huge(x.as_ptr() as *const u8, n * std::mem::size_of::<T>());
     let p = SyncPtr(x.as_mut_ptr());
