@@ -729,7 +729,8 @@ fn sort_symbols<I: Idx>(sym: Vec<I>, k: usize, s: usize, par: Par) -> Vec<I> {
     let len = sym.len() - 1;
     let mut ph = Phases::new(0, len + 1);
     // (sais_with sets every slot before reading it)
-    let mut sa = crate::util::big_vec_par(len + 1, I::EMPTY, par.threads);
+    let th = if par.parallel(len + 1) { par.threads } else { 1 };
+    let mut sa = crate::util::big_vec_par(len + 1, I::EMPTY, th);
     ph.mark("allocate the suffix array");
     sais_with(&sym, &mut sa, k, par);
     ph.mark("SA-IS");
