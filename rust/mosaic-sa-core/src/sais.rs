@@ -176,39 +176,18 @@ fn induce<I: Idx>(t: &[I], sa: &mut [I], cnt: &[I], bkt: &mut [I]) {
 }
 
 /// Type bits (set = S-type) of `t` followed by a virtual sentinel, built a
-/// word at a time from the right.
-fn types<I: Idx>(t: &[I]) -> BitVec {
-    let n = t.len();
-    let mut st = BitVec::new(n);
-    let words = st.words_mut();
-    let mut s_next = false; // suffix n-1 is L-type (the sentinel is smallest)
-    let mut w = 0u64;
-    for i in (0..n - 1).rev() {
-        let (a, b) = (t[i], t[i + 1]);
-        let s = a < b || (a == b && s_next);
-        w |= (s as u64) << (i & 63);
-        if i & 63 == 0 {
-            words[i >> 6] = w;
-            w = 0;
-        }
-        s_next = s;
-    }
-    st
-}
-
-/// [`types`] on `threads` threads: each chunk of 64-position words learns
-/// the type of the position after it from the first unequal pair at or after
-/// it, then fills its own words.
-fn types_par<I: Idx>(t: &[I], threads: usize) -> BitVec {
+/// word at a time from the right; on `threads` threads each chunk of 64-bit
+/// words learns the type of the position after it from the first unequal pair
+/// at or after it, then fills its own words.
+fn types<I: Idx>(t: &[I], threads: usize) -> BitVec {
     let n = t.len();
     let mut st = BitVec::new(n);
     let nw = st.words().len();
     let wp = SyncPtr(st.words_mut().as_mut_ptr());
-    let wc = chunks(nw, threads);
-    crate::util::for_each_index(threads, wc.len(), |j| {
-        let (wa, wb) = wc[j];
+    let chunk = |wa: usize, wb: usize| {
         let (a, e) = (wa * 64, (wb * 64).min(n));
-        // type of position e (S = true); position n - 1 is L-type
+        // type of position e (S = true); position n - 1 is L-type (the
+        // sentinel is smallest)
         let mut s_next = if e >= n - 1 {
             false
         } else {
@@ -226,13 +205,19 @@ fn types_par<I: Idx>(t: &[I], threads: usize) -> BitVec {
             let s = x < y || (x == y && s_next);
             w |= (s as u64) << (i & 63);
             if i & 63 == 0 {
-                // SAFETY: chunk j writes only its own words wa..wb
+                // SAFETY: a chunk writes only its own words wa..wb
                 unsafe { wp.write(i >> 6, w) };
                 w = 0;
             }
             s_next = s;
         }
-    });
+    };
+    if threads <= 1 {
+        chunk(0, nw);
+    } else {
+        let wc = chunks(nw, threads);
+        crate::util::for_each_index(threads, wc.len(), |j| chunk(wc[j].0, wc[j].1));
+    }
     st
 }
 
@@ -298,8 +283,13 @@ impl Par {
     pub fn threads(threads: usize) -> Par {
         Par { threads, ..Par::default() }
     }
-    fn parallel(&self, n: usize) -> bool {
-        self.threads >= 2 && n >= self.min_len
+    /// The threads for a level of `n` symbols: 1 below `min_len`.
+    fn threads_for(&self, n: usize) -> usize {
+        if n >= self.min_len {
+            self.threads.max(1)
+        } else {
+            1
+        }
     }
 }
 
@@ -325,8 +315,8 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
         return;
     }
     assert!(I::BYTES > 4 || n < (1usize << 31), "u32 pointers need n < 2^31");
-    let two = par.parallel(n);
-    let st = if two { types_par(t, par.threads) } else { types(t) };
+    let th = par.threads_for(n);
+    let st = types(t, th);
     let (own_cnt, own_bkt): (&mut Vec<I>, &mut Vec<I>) = (&mut Vec::new(), &mut Vec::new());
     let (cnt, bkt): (&mut [I], &mut [I]) = if free.len() >= 2 * k {
         let (a, b) = free.split_at_mut(k);
@@ -350,11 +340,7 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
     ph.mark("types and counts");
 
     // stage 1: sort LMS substrings
-    if two {
-        par_chunks_mut(sa, par.threads, |x| x.fill(I::from_usize(0)));
-    } else {
-        sa.fill(I::from_usize(0));
-    }
+    par_chunks_mut(sa, th, |x| x.fill(I::from_usize(0)));
     bucket_ends(cnt, bkt);
     for_each_lms(&st, |i| {
         if i + 2 * PF < n {
@@ -370,7 +356,7 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
     induce(t, sa, cnt, bkt);
     ph.mark("stage 1 induce");
 
-    let (m, names) = if two { name_lms_par(t, sa, &st, par.threads) } else { name_lms(t, sa, &st) };
+    let (m, names) = if th > 1 { name_lms_par(t, sa, &st, th) } else { name_lms(t, sa, &st) };
     ph.mark("LMS names");
     // gather the reduced string into the tail, in text order
     let mut j = n;
@@ -412,17 +398,9 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
                 x[i] = lms[x[i].to_usize()];
             }
         };
-        if two {
-            par_chunks_mut(&mut head[..m], par.threads, map);
-        } else {
-            map(&mut head[..m]);
-        }
+        par_chunks_mut(&mut head[..m], th, map);
     }
-    if two {
-        par_chunks_mut(&mut sa[m..], par.threads, |x| x.fill(I::from_usize(0)));
-    } else {
-        sa[m..].fill(I::from_usize(0));
-    }
+    par_chunks_mut(&mut sa[m..], th, |x| x.fill(I::from_usize(0)));
     // stage 3: place sorted LMS suffixes at their bucket ends and induce
     bucket_ends(cnt, bkt);
     for i in (0..m).rev() {
@@ -441,8 +419,12 @@ fn sais_ws<I: Idx>(t: &[I], sa: &mut [I], k: usize, free: &mut [I], level: usize
     ph.mark("stage 3 induce");
 }
 
-/// `f` on `threads` contiguous pieces of `x`, in parallel.
+/// `f` on `threads` contiguous pieces of `x`, in parallel (on the calling
+/// thread, without a pool job, for one thread).
 fn par_chunks_mut<I: Copy + Send>(x: &mut [I], threads: usize, f: impl Fn(&mut [I]) + Sync) {
+    if threads <= 1 {
+        return f(x);
+    }
     let n = x.len();
     let cs = chunks(n, threads.max(1));
     let p = SyncPtr(x.as_mut_ptr());
@@ -687,18 +669,20 @@ fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMa
     let alpha = amap.size();
     let part = &text[s..e];
     let threads = if len >= 1 << 16 { threads.max(1) } else { 1 };
+    // the symbol of `tk`; `sep` is the symbol of the next separator
+    let symbol = |tk: T, sep: &mut usize| -> I {
+        I::from_usize(if tk.is_sep() {
+            *sep += 1;
+            *sep - 1
+        } else {
+            amap.id(tk)
+        })
+    };
     if threads == 1 {
         // one pass, no first fill
         let mut sym: Vec<I> = crate::util::big_capacity(len + 1);
         let mut sep = alpha;
-        sym.extend(part.iter().map(|&tk| {
-            I::from_usize(if tk.is_sep() {
-                sep += 1;
-                sep - 1
-            } else {
-                amap.id(tk)
-            })
-        }));
+        sym.extend(part.iter().map(|&tk| symbol(tk, &mut sep)));
         sym.push(I::from_usize(sep));
         return (sym, sep + 1);
     }
@@ -711,14 +695,8 @@ fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMa
         let (a, b) = cs[j];
         let mut sep = alpha + seps[..j].iter().sum::<usize>();
         for (i, &tk) in part[a..b].iter().enumerate() {
-            let v = if tk.is_sep() {
-                sep += 1;
-                sep - 1
-            } else {
-                amap.id(tk)
-            };
             // SAFETY: the chunks are disjoint and inside 0..len
-            unsafe { sp.write(a + i, I::from_usize(v)) };
+            unsafe { sp.write(a + i, symbol(tk, &mut sep)) };
         }
     });
     sym[len] = I::from_usize(alpha + nsep);
@@ -729,8 +707,7 @@ fn sort_symbols<I: Idx>(sym: Vec<I>, k: usize, s: usize, par: Par) -> Vec<I> {
     let len = sym.len() - 1;
     let mut ph = Phases::new(0, len + 1);
     // (sais_with sets every slot before reading it)
-    let th = if par.parallel(len + 1) { par.threads } else { 1 };
-    let mut sa = crate::util::big_vec_par(len + 1, I::EMPTY, th);
+    let mut sa = crate::util::big_vec_par(len + 1, I::EMPTY, par.threads_for(len + 1));
     ph.mark("allocate the suffix array");
     sais_with(&sym, &mut sa, k, par);
     ph.mark("SA-IS");
