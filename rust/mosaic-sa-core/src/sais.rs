@@ -44,28 +44,26 @@ fn bucket_ends<I: Idx>(cnt: &[I], bkt: &mut [I]) {
 const PF: usize = 32;
 
 /// Phase timings of the suffix sorting on stderr (`MOSAIC_SA_PHASES=1`), one
-/// line per phase and recursion level: where a build spends its time.
+/// line per phase and recursion level (and per phase of a parts merge): where
+/// a build spends its time.
 struct Phases {
     on: bool,
-    level: usize,
-    n: usize,
+    label: String,
     t: std::time::Instant,
 }
 
 impl Phases {
     fn new(level: usize, n: usize) -> Phases {
+        Phases::named(format!("sais level {level} (n = {n})"))
+    }
+    fn named(label: String) -> Phases {
         let on = std::env::var_os("MOSAIC_SA_PHASES").is_some();
-        Phases { on, level, n, t: std::time::Instant::now() }
+        Phases { on, label, t: std::time::Instant::now() }
     }
     fn mark(&mut self, what: &str) {
         if self.on {
             let now = std::time::Instant::now();
-            eprintln!(
-                "[mosaic-sa] sais level {} (n = {}): {what} {:.3}s",
-                self.level,
-                self.n,
-                (now - self.t).as_secs_f64()
-            );
+            eprintln!("[mosaic-sa] {}: {what} {:.3}s", self.label, (now - self.t).as_secs_f64());
             self.t = now;
         }
     }
@@ -788,6 +786,7 @@ pub fn merge_gaps<T: Token, I: Idx>(
     let na = a1 - a0;
     let nb = b1 - b0;
     let alpha = amap.size();
+    let mut ph = Phases::named(format!("merge of {na} + {nb} suffixes"));
     // C[c] = number of first-part suffixes that start with a token < c
     let mut cnt = vec![0usize; alpha + 1];
     for &tk in &text[a0..a1] {
@@ -828,6 +827,7 @@ pub fn merge_gaps<T: Token, I: Idx>(
         }
         cc
     });
+    ph.mark("BWT counts");
     let mut start = vec![0usize; alpha + 1];
     for c in 0..alpha {
         let mut s = start[c];
@@ -855,6 +855,7 @@ pub fn merge_gaps<T: Token, I: Idx>(
             }
         });
     }
+    ph.mark("occurrence lists");
     // directory over each large occ list: dir[d] = number of list values below
     // d << shift, so a rank query is one directory read plus a search among ~8
     // values instead of a binary search over the whole list
@@ -906,6 +907,7 @@ pub fn merge_gaps<T: Token, I: Idx>(
     drop(c_less);
     drop(dir_start);
     drop(shifts);
+    ph.mark("directories");
 
     // gap values of the second part, by position; chunks start at separators
     let mut g: Vec<I> = big_vec(nb, I::default());
@@ -928,6 +930,7 @@ pub fn merge_gaps<T: Token, I: Idx>(
         let (x, y) = (bounds[ci], bounds[ci + 1]);
         gap_chunk(text, amap, &meta, &occ, &dir, x, y, b1, na, last, b0, gp);
     });
+    ph.mark("gap values");
     g
 }
 
