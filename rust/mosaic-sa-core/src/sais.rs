@@ -857,8 +857,8 @@ pub fn merge_gaps<T: Token, I: Idx>(
     }
     ph.mark("occurrence lists");
     // directory over each large occ list: dir[d] = number of list values below
-    // d << shift, so a rank query is one directory read plus a search among ~8
-    // values instead of a binary search over the whole list
+    // d << shift (~8 values per block where the list is spread evenly over the
+    // ranks; the sample levels below take over where it is not)
     let mut dir_start = vec![0usize; alpha + 1];
     let mut shifts = vec![0u32; alpha];
     for c in 0..alpha {
@@ -892,6 +892,34 @@ pub fn merge_gaps<T: Token, I: Idx>(
             dir[dir_start[c] + d] = I::from_usize(k);
         }
     }
+    // sample levels over each list (see `FAN`): a directory block can hold
+    // thousands of values where the BWT has runs of c (repeated text), and the
+    // queries for c fall exactly there
+    let mut samp_start = vec![0usize; alpha + 1];
+    for c in 0..alpha {
+        samp_start[c + 1] = samp_start[c] + sample_levels_len(start[c + 1] - start[c]);
+    }
+    let mut samp: Vec<I> = big_vec(samp_start[alpha], I::default());
+    {
+        let sp = SyncPtr(samp.as_mut_ptr());
+        let cs = chunks(alpha, threads * 4);
+        crate::util::for_each_index(threads, cs.len(), |j| {
+            for c in cs[j].0..cs[j].1 {
+                let lst = &occ[start[c]..start[c + 1]];
+                let mut o = samp_start[c];
+                let mut w = FAN;
+                while w < lst.len() {
+                    for x in lst.iter().step_by(w) {
+                        // SAFETY: symbol c writes its own range samp_start[c]..samp_start[c + 1]
+                        unsafe { sp.write(o, *x) };
+                        o += 1;
+                    }
+                    w *= FAN;
+                }
+                debug_assert_eq!(o, samp_start[c + 1]);
+            }
+        });
+    }
     let last = if a1 > a0 && !text[a1 - 1].is_sep() { Some(amap.id(text[a1 - 1])) } else { None };
     // everything a rank query needs about token c, in one cache line
     let meta: Vec<Meta> = (0..alpha)
@@ -900,14 +928,16 @@ pub fn merge_gaps<T: Token, I: Idx>(
             start: start[c],
             len: start[c + 1] - start[c],
             dir_start: dir_start[c],
+            samp: samp_start[c],
             shift: shifts[c],
             has_dir: dir_start[c + 1] > dir_start[c],
         })
         .collect();
+    drop(samp_start);
     drop(c_less);
     drop(dir_start);
     drop(shifts);
-    ph.mark("directories");
+    ph.mark("directories and sample levels");
 
     // gap values of the second part, by position; chunks start at separators
     let mut g: Vec<I> = big_vec(nb, I::default());
@@ -928,7 +958,8 @@ pub fn merge_gaps<T: Token, I: Idx>(
     let gp = SyncPtr(g.as_mut_ptr());
     crate::util::for_each_index(threads, bounds.len() - 1, |ci| {
         let (x, y) = (bounds[ci], bounds[ci + 1]);
-        gap_chunk(text, amap, &meta, &occ, &dir, x, y, b1, na, last, b0, gp);
+        let lists = Lists { meta: &meta, occ: &occ, dir: &dir, samp: &samp };
+        gap_chunk(text, amap, &lists, x, y, b1, na, last, b0, gp);
     });
     ph.mark("gap values");
     g
@@ -983,8 +1014,98 @@ struct Meta {
     start: usize,
     len: usize,
     dir_start: usize,
+    samp: usize,
     shift: u32,
     has_dir: bool,
+}
+
+/// Fan-out of the sample levels over an occurrence list: level l (l >= 1, while
+/// `FAN^l` < the list's length) holds every `FAN^l`-th value of the list, so a
+/// rank query narrows a range of the list `FAN`-fold per level, reading one
+/// window of at most `FAN` consecutive samples (one or two cache lines) each
+/// time, instead of a binary search's dependent misses over a long range.
+const FAN: usize = 16;
+
+/// Number of sample entries of a list of `len` values (all levels).
+fn sample_levels_len(len: usize) -> usize {
+    let (mut total, mut w) = (0, FAN);
+    while w < len {
+        total += len.div_ceil(w);
+        w *= FAN;
+    }
+    total
+}
+
+/// The occurrence lists of the first part's BWT and their search structures.
+struct Lists<'a, I> {
+    meta: &'a [Meta],
+    occ: &'a [I],
+    dir: &'a [I],
+    samp: &'a [I],
+}
+
+/// Where the next step of a rank query reads: the list itself (a final
+/// window) or the samples of one level.
+#[derive(Clone, Copy, Default)]
+enum Probe {
+    #[default]
+    /// `[lo, hi)` of the list holds at most `FAN` values: count those `< g`
+    List,
+    /// level-`l` samples `j0..j1` (list indices `j * FAN^l` in `[lo, hi)`)
+    Level { l: u32, j0: usize, j1: usize, at: usize },
+}
+
+impl<I: Idx> Lists<'_, I> {
+    /// The next read of a query whose answer (the number of list values `< g`)
+    /// lies in `[lo, hi]`; prefetches it.
+    #[inline(always)]
+    fn plan(&self, m: &Meta, lo: usize, hi: usize) -> Probe {
+        if hi - lo <= FAN {
+            prefetch_window(self.occ, m.start + lo, m.start + hi);
+            return Probe::List;
+        }
+        // the smallest level whose samples in [lo, hi) are at most FAN; it
+        // exists: hi - lo > FAN^l there, so FAN^l < len
+        let (mut l, mut w, mut off) = (1u32, FAN, m.samp);
+        while hi - lo > w * FAN {
+            off += m.len.div_ceil(w);
+            l += 1;
+            w *= FAN;
+        }
+        let (j0, j1) = (lo.div_ceil(w), hi.div_ceil(w));
+        prefetch_window(self.samp, off + j0, off + j1);
+        Probe::Level { l, j0, j1, at: off }
+    }
+
+    /// One step: the narrowed `(lo, hi)` after reading `probe`, or the answer.
+    #[inline(always)]
+    fn step(&self, m: &Meta, probe: &Probe, lo: usize, hi: usize, g: usize) -> Result<usize, (usize, usize)> {
+        match *probe {
+            Probe::List => {
+                let w = &self.occ[m.start + lo..m.start + hi];
+                Ok(lo + w.iter().filter(|v| v.to_usize() < g).count())
+            }
+            Probe::Level { l, j0, j1, at } => {
+                let w = FAN.pow(l);
+                let k = j0 + self.samp[at + j0..at + j1].iter().filter(|v| v.to_usize() < g).count();
+                // value k * w is >= g (if inside), value (k - 1) * w is < g (if inside)
+                let nlo = if k > j0 { (k - 1) * w + 1 } else { lo };
+                let nhi = if k < j1 { k * w } else { hi };
+                Err((nlo, nhi))
+            }
+        }
+    }
+}
+
+/// Prefetch the cache lines of `x[a..b)` (at most `FAN` entries).
+#[inline(always)]
+fn prefetch_window<I>(x: &[I], a: usize, b: usize) {
+    let p = x.as_ptr();
+    prefetch(p.wrapping_add(a));
+    if b > a + 1 {
+        prefetch(p.wrapping_add((a + b) / 2));
+        prefetch(p.wrapping_add(b - 1));
+    }
 }
 
 /// Chains of the backward search that run interleaved: one per document.
@@ -999,21 +1120,20 @@ struct Chain {
     c: usize,
     lo: usize,
     hi: usize,
+    probe: Probe,
 }
 
 /// Gap values of the positions `[x, y)` of the second part (x a separator, y a
 /// separator or the end `b1`). Each document is an independent chain of rank
 /// queries (g(pos) depends on g(pos + 1)); `CHAINS` documents advance in
-/// round-robin, each step split in phases that prefetch the directory entry and
-/// then the occurrence-list block, so the cache misses of different chains
-/// overlap instead of serializing.
+/// round-robin, each step split in phases that prefetch the directory entry,
+/// then each sample-level window and the final list window ([`Lists::plan`]),
+/// so the cache misses of different chains overlap instead of serializing.
 #[allow(clippy::too_many_arguments)]
 fn gap_chunk<T: Token, I: Idx>(
     text: &[T],
     amap: &AlphaMap,
-    meta: &[Meta],
-    occ: &[I],
-    dir: &[I],
+    lists: &Lists<I>,
     x: usize,
     y: usize,
     b1: usize,
@@ -1061,35 +1181,41 @@ fn gap_chunk<T: Token, I: Idx>(
                         ch.pos = pos;
                     } else {
                         let c = amap.id(tk);
-                        let m = &meta[c];
+                        let m = &lists.meta[c];
                         ch.c = c;
                         if m.has_dir {
                             let d = m.dir_start + (ch.gnext >> m.shift);
-                            prefetch(dir.as_ptr().wrapping_add(d));
+                            prefetch(lists.dir.as_ptr().wrapping_add(d));
                             ch.lo = d;
                             ch.phase = 1;
                         } else {
-                            prefetch(occ.as_ptr().wrapping_add(m.start));
-                            ch.lo = 0;
-                            ch.hi = m.len;
+                            (ch.lo, ch.hi) = (0, m.len);
+                            ch.probe = lists.plan(m, 0, m.len);
                             ch.phase = 2;
                         }
                     }
                 }
                 1 => {
-                    let m = &meta[ch.c];
+                    let m = &lists.meta[ch.c];
                     let d = ch.lo;
-                    ch.lo = dir[d].to_usize();
-                    ch.hi = dir[d + 1].to_usize();
-                    prefetch(occ.as_ptr().wrapping_add(m.start + ch.lo));
+                    ch.lo = lists.dir[d].to_usize();
+                    ch.hi = lists.dir[d + 1].to_usize();
+                    ch.probe = lists.plan(m, ch.lo, ch.hi);
                     ch.phase = 2;
                 }
                 _ => {
+                    let m = &lists.meta[ch.c];
+                    let r = match lists.step(m, &ch.probe, ch.lo, ch.hi, ch.gnext) {
+                        Ok(r) => r,
+                        Err((lo, hi)) => {
+                            // narrowed: read the next level on this chain's next turn
+                            (ch.lo, ch.hi) = (lo, hi);
+                            ch.probe = lists.plan(m, lo, hi);
+                            k += 1;
+                            continue;
+                        }
+                    };
                     let pos = ch.pos - 1;
-                    let m = &meta[ch.c];
-                    let lst = &occ[m.start..m.start + m.len];
-                    let g = ch.gnext;
-                    let r = ch.lo + lst[ch.lo..ch.hi].partition_point(|&v| v.to_usize() < g);
                     let extra = match last {
                         Some(lc) if lc == ch.c && (pos + 1 == b1 || text[pos + 1].is_sep()) => 1,
                         _ => 0,
@@ -1103,7 +1229,7 @@ fn gap_chunk<T: Token, I: Idx>(
                     if pos > ch.stop {
                         let tk = text[pos - 1];
                         if !tk.is_sep() {
-                            prefetch(meta.as_ptr().wrapping_add(amap.id(tk)));
+                            prefetch(lists.meta.as_ptr().wrapping_add(amap.id(tk)));
                         }
                     }
                 }
@@ -1203,4 +1329,65 @@ pub fn suffix_array<T: Token, I: Idx>(text: &[T], vocab: usize, parts: usize, th
     let m = merge_parts(text, &amap, a, b, threads);
     step.done();
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample-level search against `partition_point` (the oracle) on sorted
+    /// lists made of runs of consecutive values (a BWT of repeated text) and
+    /// scattered values, from the whole list and from random ranges that
+    /// contain the answer (a directory block).
+    #[test]
+    fn sample_levels_rank_equals_partition_point() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rnd = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n.max(1) as u64) as usize
+        };
+        for len in [0usize, 1, 2, 15, 16, 17, 31, 255, 256, 257, 4095, 4097, 70_000] {
+            let mut lst: Vec<u32> = Vec::with_capacity(len);
+            let mut v = 0usize;
+            while lst.len() < len {
+                let gap = if rnd(3) == 0 { 1000 } else { 3 };
+                v += 1 + rnd(gap);
+                let run = if rnd(4) == 0 { 5000 } else { 2 };
+                for _ in 0..(1 + rnd(run)).min(len - lst.len()) {
+                    lst.push(v as u32);
+                    v += 1;
+                }
+            }
+            let mut samp = Vec::new();
+            let mut w = FAN;
+            while w < len {
+                samp.extend(lst.iter().step_by(w).copied());
+                w *= FAN;
+            }
+            assert_eq!(samp.len(), sample_levels_len(len));
+            let meta = Meta { c_less: 0, start: 0, len, dir_start: 0, samp: 0, shift: 0, has_dir: false };
+            let lists = Lists { meta: std::slice::from_ref(&meta), occ: &lst, dir: &[], samp: &samp };
+            for _ in 0..2000 {
+                let g = rnd(v + 2);
+                let want = lst.partition_point(|&y| (y as usize) < g);
+                let (mut lo, mut hi) = if rnd(2) == 0 { (0, len) } else { (want - rnd(want + 1), want + rnd(len - want + 1)) };
+                let mut steps = 0;
+                let got = loop {
+                    let probe = lists.plan(&meta, lo, hi);
+                    match lists.step(&meta, &probe, lo, hi, g) {
+                        Ok(r) => break r,
+                        Err((a, b)) => {
+                            assert!(a <= want && want <= b && b - a < hi - lo, "len {len} g {g}: [{lo}, {hi}] -> [{a}, {b}]");
+                            (lo, hi) = (a, b);
+                        }
+                    }
+                    steps += 1;
+                };
+                assert_eq!(got, want, "len {len} g {g}");
+                assert!(steps <= 5, "len {len}: {steps} levels");
+            }
+        }
+    }
 }

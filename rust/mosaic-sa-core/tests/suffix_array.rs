@@ -142,3 +142,27 @@ fn one_part_two_threads_equals_one_thread() {
     let four: Vec<u64> = suffix_array(&t, 2000, 1, 4);
     assert!(four.iter().zip(&one).all(|(&a, &b)| a == b as u64), "four threads / u64 differ");
 }
+
+/// A parts merge whose rank queries go through several sample levels: a
+/// 3-token alphabet, 400 K tokens of documents repeated many times (long runs
+/// in each part's BWT, lists of ~60 K values); 2, 3 and 7 parts, both pointer
+/// widths, must give the one-part array (itself checked against the naive sort
+/// above).
+#[test]
+fn parts_merge_through_sample_levels() {
+    util::set_quiet(true);
+    let mut rng = Rng::new(21);
+    let docs: Vec<Vec<u32>> = (0..40).map(|i| (0..200 + 37 * i).map(|_| rng.below(3) as u32).collect()).collect();
+    let mut t: Vec<u16> = Vec::new();
+    while t.len() < 400_000 {
+        let d = &docs[rng.below(docs.len() as u64) as usize];
+        t.extend(repeated_doc::<u16>(d, 1 + rng.below(3) as usize));
+    }
+    let one: Vec<u32> = suffix_array(&t, 3, 1, 1);
+    for parts in [2usize, 3, 7] {
+        let got: Vec<u32> = suffix_array(&t, 3, parts, 2);
+        assert!(got == one, "{parts} parts (u32) differ from one part");
+        let got: Vec<u64> = suffix_array(&t, 3, parts, 2);
+        assert!(got.iter().zip(&one).all(|(&a, &b)| a == b as u64), "{parts} parts (u64) differ from one part");
+    }
+}
