@@ -71,7 +71,9 @@ viz: setup
 	$(VENV)/bin/kedro viz run
 
 bench: setup
-	@for f in benchmarks/bench_*.py; do case $$f in *_common.py) continue;; esac; \
+	@for f in benchmarks/bench_*.py; do case $$f in *_common.py) continue;; \
+	  *_vs_libsais.py) if [ -z "$$LIBSAIS_SRC" ]; then \
+	    echo "== $$f: not run (needs LIBSAIS_SRC=<a checkout of github.com/IlyaGrebnov/libsais>)"; continue; fi;; esac; \
 	  echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:

@@ -6,7 +6,8 @@ a byte check that all four suffix arrays are the same.
 libsais is not vendored (the project copies no third-party code): pass a
 checkout of https://github.com/IlyaGrebnov/libsais (its `src/libsais.c` and
 `include/libsais.h`); the script compiles a small driver against it with the
-system C compiler and OpenMP:
+system C compiler and OpenMP (`make bench` runs it when `LIBSAIS_SRC` names the
+checkout):
 
     .venv/bin/python benchmarks/bench_rust_build_vs_libsais.py --libsais-src ~/src/libsais \
         --tokens 50000000 --repeats 5
@@ -24,6 +25,7 @@ absolute times.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -93,11 +95,18 @@ def symbols(tok: Path, out: Path) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--libsais-src", type=Path, required=True, help="a checkout of github.com/IlyaGrebnov/libsais")
+    ap.add_argument(
+        "--libsais-src",
+        type=Path,
+        default=os.environ.get("LIBSAIS_SRC"),
+        help="a checkout of github.com/IlyaGrebnov/libsais (default: $LIBSAIS_SRC)",
+    )
     ap.add_argument("--tokens", type=int, default=50_000_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--work", type=Path, default=Path("/tmp/mosaic-sa-bench"))
     a = ap.parse_args()
+    if a.libsais_src is None:
+        ap.error("needs --libsais-src (or LIBSAIS_SRC): a checkout of github.com/IlyaGrebnov/libsais")
     a.work.mkdir(parents=True, exist_ok=True)
     exe = build_driver(a.libsais_src.expanduser(), a.work)
     tok = bpe_corpus(a.work / f"bpe{a.tokens}.tok", a.tokens)
