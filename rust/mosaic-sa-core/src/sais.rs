@@ -243,9 +243,15 @@ fn for_each_lms(st: &BitVec, mut f: impl FnMut(usize)) {
 
 /// Calls `f` on every LMS position, descending.
 #[inline(always)]
-fn for_each_lms_rev(st: &BitVec, mut f: impl FnMut(usize)) {
+fn for_each_lms_rev(st: &BitVec, f: impl FnMut(usize)) {
+    for_each_lms_rev_in(st, 0, st.words().len(), f)
+}
+
+/// Calls `f` on every LMS position in the type-bit words `wa..wb`, descending.
+#[inline(always)]
+fn for_each_lms_rev_in(st: &BitVec, wa: usize, wb: usize, mut f: impl FnMut(usize)) {
     let words = st.words();
-    for w in (0..words.len()).rev() {
+    for w in (wa..wb).rev() {
         let mut x = lms_word(words, w);
         while x != 0 {
             let b = 63 - x.leading_zeros() as usize;
@@ -423,8 +429,7 @@ fn par_chunks_mut<I: Copy + Send>(x: &mut [I], threads: usize, f: impl Fn(&mut [
     if threads <= 1 {
         return f(x);
     }
-    let n = x.len();
-    let cs = chunks(n, threads.max(1));
+    let cs = chunks(x.len(), threads);
     let p = SyncPtr(x.as_mut_ptr());
     crate::util::for_each_index(threads, cs.len(), |j| {
         let (a, b) = cs[j];
@@ -443,23 +448,29 @@ fn same_lms<I: Idx>(t: &[I], p: usize, plen: usize, q: usize, qlen: usize) -> bo
     plen == qlen && p + plen <= n && q + qlen <= n && t[p..p + plen] == t[q..q + plen]
 }
 
+/// Moves the entries of `x` that are LMS positions to its front, in order;
+/// returns how many.
+fn keep_lms<I: Idx>(x: &mut [I], st: &BitVec) -> usize {
+    let mut w = 0;
+    for i in 0..x.len() {
+        if i + PF < x.len() {
+            prefetch(st.words().as_ptr().wrapping_add(x[i + PF].to_usize() >> 6));
+        }
+        let v = x[i];
+        if is_lms(st, v.to_usize()) {
+            x[w] = v;
+            w += 1;
+        }
+    }
+    w
+}
+
 /// Moves the LMS suffixes of the sorted `sa` to `sa[..m]` (in order) and gives
 /// each a name (its rank among distinct LMS substrings) at `sa[m + pos / 2]`,
 /// the other slots of `sa[m..]` EMPTY. Returns `(m, number of names)`.
 fn name_lms<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec) -> (usize, usize) {
     let n = t.len();
-    let mut m = 0;
-    for i in 0..n {
-        if i + PF < n {
-            let q = sa[i + PF].to_usize();
-            prefetch(st.words().as_ptr().wrapping_add(q >> 6));
-        }
-        let j = sa[i].to_usize();
-        if is_lms(st, j) {
-            sa[m] = I::from_usize(j);
-            m += 1;
-        }
-    }
+    let m = keep_lms(sa, st);
     for x in sa[m..].iter_mut() {
         *x = I::EMPTY;
     }
@@ -502,19 +513,7 @@ fn name_lms_par<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, threads: usize) -> (
     let kept = crate::util::parallel_map(threads, cs.len(), |j| {
         let (a, b) = cs[j];
         // SAFETY: chunk j reads and writes only sa[a..b)
-        let x = unsafe { std::slice::from_raw_parts_mut(sp.ptr().add(a), b - a) };
-        let mut w = 0;
-        for i in 0..x.len() {
-            if i + PF < x.len() {
-                prefetch(st.words().as_ptr().wrapping_add(x[i + PF].to_usize() >> 6));
-            }
-            let v = x[i];
-            if is_lms(st, v.to_usize()) {
-                x[w] = v;
-                w += 1;
-            }
-        }
-        w
+        keep_lms(unsafe { std::slice::from_raw_parts_mut(sp.ptr().add(a), b - a) }, st)
     });
     let mut m = 0;
     for (&(a, _), &w) in cs.iter().zip(&kept) {
@@ -538,18 +537,12 @@ fn name_lms_par<I: Idx>(t: &[I], sa: &mut [I], st: &BitVec, threads: usize) -> (
     crate::util::for_each_index(threads, wc.len(), |j| {
         let (wa, wb) = wc[j];
         let mut next = first_lms_from(wb);
-        for w in (wa..wb).rev() {
-            let mut x = lms_word(words, w);
-            while x != 0 {
-                let b = 63 - x.leading_zeros() as usize;
-                let i = w * 64 + b;
-                // SAFETY: LMS positions are never adjacent, so the slots
-                // m + i / 2 are distinct; m + i / 2 < n
-                unsafe { sp.write(m + i / 2, I::from_usize(next - i + 1)) };
-                next = i;
-                x &= !(1u64 << b);
-            }
-        }
+        for_each_lms_rev_in(st, wa, wb, |i| {
+            // SAFETY: LMS positions are never adjacent, so the slots
+            // m + i / 2 are distinct; m + i / 2 < n
+            unsafe { sp.write(m + i / 2, I::from_usize(next - i + 1)) };
+            next = i;
+        });
     });
     // "differs from the previous one", a bit per rank, in chunks of 64 ranks
     let rc: Vec<(usize, usize)> = chunks(m.div_ceil(64), threads).iter().map(|&(a, b)| (a * 64, (b * 64).min(m))).collect();
@@ -655,18 +648,17 @@ pub fn build_part_with<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &
     if e == s {
         return Vec::new();
     }
-    let (sym, k) = part_symbols::<T, I>(text, s, e, amap, par.threads);
+    let (sym, k) = part_symbols::<T, I>(text, s, e, amap, par.threads_for(e - s + 1));
     sort_symbols(sym, k, s, par)
 }
 
 /// The symbol string of the part `[s, e)` plus its terminal, and the alphabet
 /// size, built on `threads` threads (each chunk numbers its separators from
-/// the count of the chunks before it).
+/// the count of the chunks before it; the caller applies [`Par::threads_for`]).
 fn part_symbols<T: Token, I: Idx>(text: &[T], s: usize, e: usize, amap: &AlphaMap, threads: usize) -> (Vec<I>, usize) {
     let len = e - s;
     let alpha = amap.size();
     let part = &text[s..e];
-    let threads = if len >= 1 << 16 { threads.max(1) } else { 1 };
     // the symbol of `tk`; `sep` is the symbol of the next separator
     let symbol = |tk: T, sep: &mut usize| -> I {
         I::from_usize(if tk.is_sep() {
@@ -747,11 +739,12 @@ pub fn suffix_array_owned<T: Token, I: Idx>(text: Vec<T>, vocab: usize, parts: u
     }
     let mut ph = Phases::new(0, n);
     let amap = AlphaMap::new(&text, vocab);
-    let (sym, k) = part_symbols::<T, I>(&text, 0, n, &amap, threads);
+    let par = Par::threads(threads);
+    let (sym, k) = part_symbols::<T, I>(&text, 0, n, &amap, par.threads_for(n + 1));
     drop(text);
     drop(amap);
     ph.mark("symbols");
-    sort_symbols(sym, k, 0, Par::threads(threads))
+    sort_symbols(sym, k, 0, par)
 }
 
 /// Merge the suffix arrays of two adjacent parts `[a0, a1)` and `[a1, b1)`

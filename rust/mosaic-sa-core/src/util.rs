@@ -291,7 +291,7 @@ pub fn big_vec_par<T: Copy + Send + Sync>(n: usize, v: T, threads: usize) -> Vec
     let mut x: Vec<T> = Vec::with_capacity(n);
     advise_huge(x.as_ptr() as *const u8, n * std::mem::size_of::<T>());
     let p = SyncPtr(x.as_mut_ptr());
-    let cs = chunks(n, threads.max(1));
+    let cs = chunks(n, threads);
     for_each_index(threads, cs.len(), |j| {
         let (a, b) = cs[j];
         for i in a..b {
